@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
+import {IPrefixRegistry} from "./interfaces/IPrefixRegistry.sol";
+import {LengthSet} from "./libraries/LengthSet.sol";
+import {PrefixMath} from "./libraries/PrefixMath.sol";
+
+/// @title PrefixRegistry
+/// @notice Who holds which AS numbers and IP prefixes, and which AS originates each prefix.
+/// @dev One storage slot per prefix (holder, origin AS, delegated flag), keyed by network and
+/// length. Longest-prefix match walks the bitmap of lengths in use from the most specific down, so
+/// a lookup costs one probe per length in use at most, and usually one.
+contract PrefixRegistry is IPrefixRegistry, AccessControl {
+    using LengthSet for LengthSet.Set;
+
+    /// @notice The role of the RIR-like authorities that register participants and resources.
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+
+    /// @dev AS_TRANS (RFC 6793), reserved by RFC 7300, and the last 32-bit ASN (RFC 7300).
+    uint32 private constant _AS_TRANS = 23456;
+    uint32 private constant _AS_LAST_16 = 65535;
+    uint32 private constant _AS_LAST_32 = type(uint32).max;
+
+    struct PrefixRecord {
+        address holder;
+        uint32 originAsn;
+        bool delegated;
+    }
+
+    struct Identity {
+        string name;
+        string metadataURI;
+    }
+
+    mapping(address account => ParticipantStatus) private _status;
+    mapping(address account => Identity) private _identity;
+    mapping(uint32 asn => address holder) private _asnHolder;
+    mapping(uint256 prefixKey => PrefixRecord) private _prefixes;
+    LengthSet.Set private _lengths;
+    uint256 private _prefixCount;
+
+    /// @param admin Receives the admin role, which grants and revokes the registrar role.
+    /// @param registrars The initial registrars.
+    constructor(address admin, address[] memory registrars) {
+        if (admin == address(0)) revert PrefixRegistryZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        for (uint256 i = 0; i < registrars.length; ++i) {
+            _grantRole(REGISTRAR_ROLE, registrars[i]);
+        }
+    }
+
+    // --- participants ---------------------------------------------------------------------
+
+    /// @inheritdoc IPrefixRegistry
+    function registerParticipant(
+        address account,
+        string calldata name,
+        string calldata metadataURI
+    ) external onlyRole(REGISTRAR_ROLE) {
+        if (account == address(0)) revert PrefixRegistryZeroAddress();
+        if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
+        if (_status[account] != ParticipantStatus.None) revert PrefixRegistryAlreadyRegistered(account);
+        _status[account] = ParticipantStatus.Active;
+        _identity[account] = Identity(name, metadataURI);
+        emit ParticipantRegistered(account, name, metadataURI, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function updateParticipant(
+        address account,
+        string calldata name,
+        string calldata metadataURI
+    ) external onlyRole(REGISTRAR_ROLE) {
+        if (_status[account] == ParticipantStatus.None) revert PrefixRegistryNotParticipant(account);
+        if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
+        _identity[account] = Identity(name, metadataURI);
+        emit ParticipantUpdated(account, name, metadataURI, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function suspendParticipant(address account) external onlyRole(REGISTRAR_ROLE) {
+        _requireActive(account);
+        _status[account] = ParticipantStatus.Suspended;
+        emit ParticipantSuspended(account, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function reinstateParticipant(address account) external onlyRole(REGISTRAR_ROLE) {
+        if (_status[account] != ParticipantStatus.Suspended) revert PrefixRegistryParticipantNotSuspended(account);
+        _status[account] = ParticipantStatus.Active;
+        emit ParticipantReinstated(account, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function participantStatus(address account) external view returns (ParticipantStatus) {
+        return _status[account];
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function participant(
+        address account
+    ) external view returns (ParticipantStatus status, string memory name, string memory metadataURI) {
+        Identity storage identity = _identity[account];
+        return (_status[account], identity.name, identity.metadataURI);
+    }
+
+    // --- AS numbers -----------------------------------------------------------------------
+
+    /// @inheritdoc IPrefixRegistry
+    function assignAsn(uint32 asn, address holder) external onlyRole(REGISTRAR_ROLE) {
+        _requireAssignableAsn(asn);
+        address current = _asnHolder[asn];
+        if (current != address(0)) revert PrefixRegistryAsnAlreadyAssigned(asn, current);
+        _requireActive(holder);
+        _asnHolder[asn] = holder;
+        emit AsnAssigned(asn, holder, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function transferAsn(uint32 asn, address to) external onlyRole(REGISTRAR_ROLE) {
+        address from = _asnHolder[asn];
+        if (from == address(0)) revert PrefixRegistryAsnNotAssigned(asn);
+        _requireActive(to);
+        _asnHolder[asn] = to;
+        emit AsnTransferred(asn, from, to);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function revokeAsn(uint32 asn) external onlyRole(REGISTRAR_ROLE) {
+        address holder = _asnHolder[asn];
+        if (holder == address(0)) revert PrefixRegistryAsnNotAssigned(asn);
+        delete _asnHolder[asn];
+        emit AsnRevoked(asn, holder, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function asnHolder(uint32 asn) external view returns (address) {
+        return _asnHolder[asn];
+    }
+
+    // --- prefixes -------------------------------------------------------------------------
+
+    /// @inheritdoc IPrefixRegistry
+    function allocate(
+        uint128 network,
+        uint8 length,
+        address holder,
+        uint32 originAsn
+    ) external onlyRole(REGISTRAR_ROLE) {
+        _allocate(network, length, holder, originAsn);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function allocateBatch(Allocation[] calldata allocations) external onlyRole(REGISTRAR_ROLE) {
+        uint256 count = allocations.length;
+        if (count == 0) revert PrefixRegistryEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            Allocation calldata a = allocations[i];
+            _allocate(a.network, a.length, a.holder, a.originAsn);
+        }
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function delegate(uint128 network, uint8 length, address to, uint32 originAsn) external {
+        _requireCanonical(network, length);
+        _requireActive(msg.sender);
+        // The prefix itself is not registered yet (checked in _register), so the covering prefix
+        // is a strictly shorter one: the delegation lies inside a prefix the caller holds.
+        (bool found, Route memory parent) = _covering(network, length, length);
+        if (!found || parent.holder != msg.sender) {
+            revert PrefixRegistryNotHolder(msg.sender, network, length, parent.holder);
+        }
+        _register(network, length, to, originAsn, true);
+        emit PrefixDelegated(network, length, msg.sender, to, originAsn);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function revoke(uint128 network, uint8 length) external {
+        _requireCanonical(network, length);
+        uint256 prefixKey = PrefixMath.key(network, length);
+        PrefixRecord memory record = _prefixes[prefixKey];
+        if (record.holder == address(0)) revert PrefixRegistryPrefixNotRegistered(network, length);
+        if (!hasRole(REGISTRAR_ROLE, msg.sender)) {
+            if (!record.delegated || length == 0) revert PrefixRegistryNotRevoker(msg.sender, network, length);
+            (, Route memory parent) = _covering(network, length, length - 1);
+            if (parent.holder != msg.sender) revert PrefixRegistryNotRevoker(msg.sender, network, length);
+            _requireActive(msg.sender);
+        }
+        delete _prefixes[prefixKey];
+        _lengths.remove(length);
+        --_prefixCount;
+        emit PrefixRevoked(network, length, record.holder, msg.sender);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function setOrigin(uint128 network, uint8 length, uint32 originAsn) external {
+        _requireCanonical(network, length);
+        _requireAssignableAsn(originAsn);
+        PrefixRecord storage record = _prefixes[PrefixMath.key(network, length)];
+        address holder = record.holder;
+        if (holder == address(0)) revert PrefixRegistryPrefixNotRegistered(network, length);
+        if (holder != msg.sender) revert PrefixRegistryNotHolder(msg.sender, network, length, holder);
+        _requireActive(msg.sender);
+        uint32 previous = record.originAsn;
+        record.originAsn = originAsn;
+        emit PrefixOriginChanged(network, length, previous, originAsn);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function prefix(uint128 network, uint8 length) external view returns (Route memory route) {
+        _requireCanonical(network, length);
+        PrefixRecord memory record = _prefixes[PrefixMath.key(network, length)];
+        if (record.holder != address(0)) route = _route(network, length, record);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function lookup(uint128 addr) external view returns (bool found, Route memory route) {
+        return _covering(addr, PrefixMath.MAX_LENGTH, PrefixMath.MAX_LENGTH);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function coveringPrefix(uint128 network, uint8 length) external view returns (bool found, Route memory route) {
+        _requireCanonical(network, length);
+        return _covering(network, length, length);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function holderOf(uint128 network, uint8 length) external view returns (address) {
+        _requireCanonical(network, length);
+        (, Route memory route) = _covering(network, length, length);
+        return route.holder;
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function isHolder(address account, uint128 network, uint8 length) external view returns (bool) {
+        // A non-canonical prefix is held by no one; a view meant for other contracts answers
+        // rather than reverts.
+        if (!PrefixMath.isCanonical(network, length)) return false;
+        (, Route memory route) = _covering(network, length, length);
+        return account != address(0) && route.holder == account;
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function lengthsInUse() external view returns (uint256) {
+        return _lengths.bitmap;
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function prefixCount() external view returns (uint256) {
+        return _prefixCount;
+    }
+
+    // --- internals ------------------------------------------------------------------------
+
+    function _allocate(uint128 network, uint8 length, address holder, uint32 originAsn) private {
+        _requireCanonical(network, length);
+        _register(network, length, holder, originAsn, false);
+        emit PrefixAllocated(network, length, holder, originAsn);
+    }
+
+    /// @dev Checks shared by allocation and delegation; `network`/`length` are canonical.
+    function _register(uint128 network, uint8 length, address holder, uint32 originAsn, bool delegated) private {
+        _requireAssignableAsn(originAsn);
+        _requireActive(holder);
+        PrefixRecord storage record = _prefixes[PrefixMath.key(network, length)];
+        address current = record.holder;
+        if (current != address(0)) revert PrefixRegistryPrefixAlreadyRegistered(network, length, current);
+        record.holder = holder;
+        record.originAsn = originAsn;
+        record.delegated = delegated;
+        _lengths.add(length);
+        ++_prefixCount;
+    }
+
+    /// @dev The most specific registered prefix of length at most `maxLength` containing
+    /// (`network`, `length`). Probes only the lengths in use, longest first.
+    function _covering(
+        uint128 network,
+        uint8 length,
+        uint8 maxLength
+    ) private view returns (bool found, Route memory route) {
+        uint256 candidates = _lengths.upTo(maxLength < length ? maxLength : length);
+        while (candidates != 0) {
+            uint8 candidate = LengthSet.highest(candidates);
+            uint128 candidateNetwork = network & PrefixMath.mask(candidate);
+            PrefixRecord memory record = _prefixes[PrefixMath.key(candidateNetwork, candidate)];
+            if (record.holder != address(0)) return (true, _route(candidateNetwork, candidate, record));
+            candidates ^= uint256(1) << candidate;
+        }
+    }
+
+    function _route(uint128 network, uint8 length, PrefixRecord memory record) private pure returns (Route memory) {
+        return Route(network, length, record.originAsn, record.holder, record.delegated);
+    }
+
+    function _requireCanonical(uint128 network, uint8 length) private pure {
+        if (length > PrefixMath.MAX_LENGTH) revert PrefixRegistryInvalidLength(length);
+        if (!PrefixMath.isCanonical(network, length)) revert PrefixRegistryHostBitsSet(network, length);
+    }
+
+    function _requireAssignableAsn(uint32 asn) private pure {
+        if (asn == 0 || asn == _AS_TRANS || asn == _AS_LAST_16 || asn == _AS_LAST_32) {
+            revert PrefixRegistryReservedAsn(asn);
+        }
+    }
+
+    function _requireActive(address account) private view {
+        ParticipantStatus status = _status[account];
+        if (status == ParticipantStatus.None) revert PrefixRegistryNotParticipant(account);
+        if (status == ParticipantStatus.Suspended) revert PrefixRegistryParticipantSuspended(account);
+    }
+}

@@ -1,0 +1,2 @@
+// Operator tasks are registered here, one file per area.
+export {};
