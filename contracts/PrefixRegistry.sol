@@ -23,10 +23,20 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     uint32 private constant _AS_LAST_16 = 65535;
     uint32 private constant _AS_LAST_32 = type(uint32).max;
 
+    uint32 private constant _UNKNOWN_SUB_PREFIXES = type(uint32).max;
+    /// @dev How many more-specific prefixes `isHolder` may probe to prove that a target contains
+    /// none held by someone else, before it answers "no" to stay safe.
+    uint256 private constant _SUB_PREFIX_PROBE_BUDGET = 16;
+
+    /// @dev `subPrefixes` counts the registered prefixes directly beneath this one, never fewer
+    /// than there are: when the registry cannot know (a prefix registered above existing ones),
+    /// it saturates at `_UNKNOWN_SUB_PREFIXES`, meaning "may contain some". Holding a target then
+    /// errs on the side of "not all of it", never the other way.
     struct PrefixRecord {
         address holder;
         uint32 originAsn;
         bool delegated;
+        uint32 subPrefixes;
     }
 
     struct Identity {
@@ -183,7 +193,9 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         PrefixRecord memory record = _prefixes[prefixKey];
         if (record.holder == address(0)) revert PrefixRegistryPrefixNotRegistered(network, length);
         if (!hasRole(REGISTRAR_ROLE, msg.sender)) {
-            if (!record.delegated || length == 0) revert PrefixRegistryNotRevoker(msg.sender, network, length);
+            // A delegation always has a parent: it was made inside one, and revoking a parent
+            // re-parents it to the next covering prefix. A registrar's allocation may have none.
+            if (!record.delegated) revert PrefixRegistryNotRevoker(msg.sender, network, length);
             (, Route memory parent) = _covering(network, length, length - 1);
             if (parent.holder != msg.sender) revert PrefixRegistryNotRevoker(msg.sender, network, length);
             _requireActive(msg.sender);
@@ -191,6 +203,18 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         delete _prefixes[prefixKey];
         _lengths.remove(length);
         --_prefixCount;
+        // The revoked prefix's sub-prefixes now sit directly beneath its own parent.
+        if (length != 0) {
+            (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
+            if (hasParent) {
+                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.length)];
+                uint32 siblings = parentRecord.subPrefixes;
+                // The parent counted the revoked prefix (siblings >= 1) unless its count is unknown.
+                if (siblings != _UNKNOWN_SUB_PREFIXES) {
+                    parentRecord.subPrefixes = _addSubPrefixes(siblings - 1, record.subPrefixes);
+                }
+            }
+        }
         emit PrefixRevoked(network, length, record.holder, msg.sender);
     }
 
@@ -238,8 +262,10 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         // A non-canonical prefix is held by no one; a view meant for other contracts answers
         // rather than reverts.
         if (!PrefixMath.isCanonical(network, length)) return false;
-        (, Route memory route) = _covering(network, length, length);
-        return account != address(0) && route.holder == account;
+        (bool found, Route memory route) = _covering(network, length, length);
+        if (!found || account == address(0) || route.holder != account) return false;
+        uint32 subPrefixes = _prefixes[PrefixMath.key(route.network, route.length)].subPrefixes;
+        return subPrefixes == 0 || !_containsForeign(account, network, length);
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -267,11 +293,60 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         PrefixRecord storage record = _prefixes[PrefixMath.key(network, length)];
         address current = record.holder;
         if (current != address(0)) revert PrefixRegistryPrefixAlreadyRegistered(network, length, current);
+
+        // Registered prefixes already inside the new one are possible only if a longer length is
+        // in use and they are not all accounted to a parent that has none beneath it.
+        bool longerInUse = length < PrefixMath.MAX_LENGTH && _lengths.bitmap >> (uint256(length) + 1) != 0;
+        bool mayContain = longerInUse;
+        if (length != 0) {
+            (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
+            if (hasParent) {
+                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.length)];
+                uint32 parentSubPrefixes = parentRecord.subPrefixes;
+                mayContain = longerInUse && parentSubPrefixes != 0;
+                parentRecord.subPrefixes = _addSubPrefixes(parentSubPrefixes, 1);
+            }
+        }
         record.holder = holder;
         record.originAsn = originAsn;
         record.delegated = delegated;
+        if (mayContain) record.subPrefixes = _UNKNOWN_SUB_PREFIXES;
         _lengths.add(length);
         ++_prefixCount;
+    }
+
+    /// @dev Saturating addition: once unknown, a count stays unknown.
+    function _addSubPrefixes(uint32 a, uint32 b) private pure returns (uint32) {
+        uint256 sum = uint256(a) + b;
+        return sum >= _UNKNOWN_SUB_PREFIXES ? _UNKNOWN_SUB_PREFIXES : uint32(sum);
+    }
+
+    /// @dev True unless it can prove, within the probe budget, that no registered prefix strictly
+    /// inside (`network`, `length`) is held by someone other than `account`.
+    function _containsForeign(address account, uint128 network, uint8 length) private view returns (bool) {
+        if (length == PrefixMath.MAX_LENGTH) return false;
+        uint256 longer = _lengths.bitmap >> (uint256(length) + 1);
+        // Count the candidate networks first: 2^(L - length) of them at each longer length L.
+        uint256 probes = 0;
+        for (uint256 bits = longer; bits != 0; ) {
+            uint8 offset = LengthSet.highest(bits);
+            if (offset >= 8) return true;
+            probes += uint256(1) << (offset + 1);
+            if (probes > _SUB_PREFIX_PROBE_BUDGET) return true;
+            bits ^= uint256(1) << offset;
+        }
+        for (uint256 bits = longer; bits != 0; ) {
+            uint8 offset = LengthSet.highest(bits);
+            uint8 subLength = length + 1 + offset;
+            uint256 count = uint256(1) << (offset + 1);
+            for (uint256 i = 0; i < count; ++i) {
+                uint128 subNetwork = network | uint128(i << (PrefixMath.MAX_LENGTH - subLength));
+                address subHolder = _prefixes[PrefixMath.key(subNetwork, subLength)].holder;
+                if (subHolder != address(0) && subHolder != account) return true;
+            }
+            bits ^= uint256(1) << offset;
+        }
+        return false;
     }
 
     /// @dev The most specific registered prefix of length at most `maxLength` containing

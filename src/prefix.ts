@@ -66,7 +66,13 @@ export function parseAddress(text: string): bigint {
     const bytes = ipaddr.IPv4.parse(trimmed).toByteArray();
     return IPV4_MAPPED.network | bytesToBigInt(bytes);
   }
-  if (!trimmed.includes("%") && ipaddr.IPv6.isValid(trimmed)) {
+  // ipaddr.js reads the deprecated IPv4-compatible form "::a.b.c.d" (RFC 4291 §2.5.5.1) as the
+  // IPv4-mapped "::ffff:a.b.c.d", a different address; "::1.2.3.4" is ::102:304.
+  const compatible = /^::([^:]*\.[^:]*)$/.exec(trimmed);
+  if (compatible !== null && ipaddr.IPv4.isValidFourPartDecimal(compatible[1])) {
+    return bytesToBigInt(ipaddr.IPv4.parse(compatible[1]).toByteArray());
+  }
+  if (compatible === null && !trimmed.includes("%") && ipaddr.IPv6.isValid(trimmed)) {
     return bytesToBigInt(ipaddr.IPv6.parse(trimmed).toByteArray());
   }
   throw new PrefixError(`${quote(text)} is not an IP address: expected IPv4 like 192.0.2.1 or IPv6 like 2001:db8::1.`);

@@ -184,8 +184,11 @@ interface IPrefixRegistry {
     /// prefix covering it, or the zero address.
     function holderOf(uint128 network, uint8 length) external view returns (address);
 
-    /// @notice True when `account` is the holder of (`network`, `length`). Meant to be called
-    /// inside other contracts' transactions: it probes only the prefix lengths in use.
+    /// @notice True when `account` holds all of (`network`, `length`): it holds the most specific
+    /// registered prefix covering it, and no more-specific prefix inside it is registered to
+    /// anyone else. Where the registry cannot prove the latter within a small probe budget it
+    /// answers false (request the more-specific prefixes one by one). Meant to be called inside
+    /// other contracts' transactions: it probes only the prefix lengths in use.
     function isHolder(address account, uint128 network, uint8 length) external view returns (bool);
 
     /// @notice The prefix lengths in use, as a bitmap (bit n set when a /n is registered).

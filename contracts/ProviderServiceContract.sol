@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IPrefixRegistry} from "./interfaces/IPrefixRegistry.sol";
+import {IProviderServiceContract} from "./interfaces/IProviderServiceContract.sol";
+import {PrefixMath} from "./libraries/PrefixMath.sol";
+
+/// @title ProviderServiceContract
+/// @notice One provider's mitigation service. See IProviderServiceContract.
+/// @dev Used through minimal-proxy clones made by the ServiceDirectory. The token, registry and
+/// directory are immutables of the implementation, shared by every clone, so a clone's own
+/// storage starts with the provider. Tokens held by a clone are exactly the escrows of its
+/// pending requests: every path out of Pending pays or refunds that request's price once.
+contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice The most attack sources one request may list.
+    uint256 public constant MAX_SOURCES = 64;
+    /// @notice How far ahead an acknowledgement deadline may be: escrow is never locked longer.
+    uint256 public constant MAX_ACK_WINDOW = 1 days;
+
+    /// @notice The token that pays for mitigation.
+    IERC20 public immutable TOKEN;
+    /// @notice The registry that says who holds which prefix.
+    IPrefixRegistry public immutable REGISTRY;
+    /// @notice The directory that clones and initialises this contract.
+    address public immutable DIRECTORY;
+
+    uint256 private constant _TARGET_INDEX = type(uint256).max;
+    uint8 private constant _DOTS_STATUS_MAX = 8;
+    uint8 private constant _ATTACK_STATUS_MAX = 2;
+    uint8 private constant _RATING_MAX = 5;
+
+    // One slot, read by every request: the provider, and the two counters.
+    address private _provider;
+    uint32 private _offeringCount;
+    uint64 private _requestCount;
+
+    mapping(uint32 offeringId => Offering) private _offerings;
+    mapping(uint256 requestId => Request) private _requests;
+
+    modifier onlyProvider() {
+        if (msg.sender != _provider) revert ProviderServiceNotProvider(msg.sender);
+        _;
+    }
+
+    constructor(IERC20 token, IPrefixRegistry registry, address directory) {
+        TOKEN = token;
+        REGISTRY = registry;
+        DIRECTORY = directory;
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function initialize(address provider_) external {
+        if (msg.sender != DIRECTORY) revert ProviderServiceNotDirectory(msg.sender);
+        if (_provider != address(0)) revert ProviderServiceAlreadyInitialized();
+        _provider = provider_;
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function provider() external view returns (address) {
+        return _provider;
+    }
+
+    // --- offerings ------------------------------------------------------------------------
+
+    /// @inheritdoc IProviderServiceContract
+    function addOffering(
+        MitigationKind kind,
+        uint96 pricePerHour,
+        uint32 maxDuration,
+        uint32 capacity
+    ) external onlyProvider returns (uint32 offeringId) {
+        _requireValidTerms(maxDuration, capacity);
+        offeringId = _offeringCount++;
+        _offerings[offeringId] = Offering(pricePerHour, maxDuration, capacity, kind, true);
+        emit OfferingAdded(offeringId, kind, pricePerHour, maxDuration, capacity);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function updateOffering(
+        uint32 offeringId,
+        uint96 pricePerHour,
+        uint32 maxDuration,
+        uint32 capacity
+    ) external onlyProvider {
+        _requireValidTerms(maxDuration, capacity);
+        Offering storage o = _existingOffering(offeringId);
+        o.pricePerHour = pricePerHour;
+        o.maxDuration = maxDuration;
+        o.capacity = capacity;
+        emit OfferingUpdated(offeringId, pricePerHour, maxDuration, capacity);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function setOfferingActive(uint32 offeringId, bool active) external onlyProvider {
+        _existingOffering(offeringId).active = active;
+        emit OfferingActivationChanged(offeringId, active);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function offering(uint32 offeringId) external view returns (Offering memory) {
+        return _existingOffering(offeringId);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function offeringCount() external view returns (uint32) {
+        return _offeringCount;
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function quote(uint32 offeringId, uint32 duration) external view returns (uint256) {
+        return _price(_existingOffering(offeringId).pricePerHour, duration);
+    }
+
+    // --- requests -------------------------------------------------------------------------
+
+    /// @inheritdoc IProviderServiceContract
+    function request(RequestParams calldata params) external nonReentrant returns (uint256 requestId) {
+        uint256 price;
+        (requestId, price) = _request(msg.sender, params);
+        if (price != 0) TOKEN.safeTransferFrom(msg.sender, address(this), price);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function requestWithPermit(
+        RequestParams calldata params,
+        uint256 permitValue,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 requestId) {
+        // A front-runner may have submitted the permit already; the allowance then decides.
+        try IERC20Permit(address(TOKEN)).permit(msg.sender, address(this), permitValue, permitDeadline, v, r, s) {
+            // solhint-disable-previous-line no-empty-blocks
+        } catch {} // solhint-disable-line no-empty-blocks
+        uint256 price;
+        (requestId, price) = _request(msg.sender, params);
+        if (price != 0) TOKEN.safeTransferFrom(msg.sender, address(this), price);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function requestFor(
+        address requester,
+        RequestParams calldata params
+    ) external nonReentrant returns (uint256 requestId, uint256 price) {
+        if (msg.sender != DIRECTORY) revert ProviderServiceNotDirectory(msg.sender);
+        return _request(requester, params);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function acknowledge(uint256 requestId) external onlyProvider nonReentrant {
+        _requireActive(msg.sender);
+        uint256 paid = _acknowledge(requestId);
+        if (paid != 0) TOKEN.safeTransfer(msg.sender, paid);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function acknowledgeBatch(uint256[] calldata requestIds) external onlyProvider nonReentrant {
+        uint256 count = requestIds.length;
+        if (count == 0) revert ProviderServiceEmptyBatch();
+        _requireActive(msg.sender);
+        // One payout for the whole batch: per-request transfers would cost a token call each.
+        uint256 paid = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            paid += _acknowledge(requestIds[i]);
+        }
+        if (paid != 0) TOKEN.safeTransfer(msg.sender, paid);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function reject(uint256 requestId, uint8 reason) external onlyProvider nonReentrant {
+        Request storage r = _pending(requestId);
+        r.status = RequestStatus.Rejected;
+        uint96 refund = r.price;
+        emit MitigationRejected(requestId, reason, refund);
+        if (refund != 0) TOKEN.safeTransfer(r.requester, refund);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function reclaim(uint256 requestId) external nonReentrant {
+        Request storage r = _pending(requestId);
+        _requireRequester(r, requestId);
+        if (block.timestamp <= r.ackDeadline) revert ProviderServiceDeadlineNotPassed(requestId, r.ackDeadline);
+        r.status = RequestStatus.Reclaimed;
+        uint96 refund = r.price;
+        emit MitigationReclaimed(requestId, refund);
+        if (refund != 0) TOKEN.safeTransfer(msg.sender, refund);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function withdraw(uint256 requestId) external {
+        Request storage r = _existingRequest(requestId);
+        _requireRequester(r, requestId);
+        if (r.status != RequestStatus.Acknowledged) revert ProviderServiceWrongStatus(requestId, r.status);
+        if (block.timestamp >= r.endsAt) revert ProviderServiceMitigationEnded(requestId, r.endsAt);
+        r.status = RequestStatus.Withdrawn;
+        r.endsAt = uint40(block.timestamp);
+        emit MitigationWithdrawn(requestId, uint40(block.timestamp));
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function reportStatus(
+        uint256 requestId,
+        uint8 status,
+        uint64 bytesDropped,
+        uint64 packetsDropped
+    ) external onlyProvider {
+        _requireStarted(_existingRequest(requestId), requestId);
+        if (status == 0 || status > _DOTS_STATUS_MAX) revert ProviderServiceInvalidCode(status);
+        emit MitigationStatusReported(requestId, status, bytesDropped, packetsDropped);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function reportAttackStatus(uint256 requestId, uint8 attackStatus) external {
+        Request storage r = _existingRequest(requestId);
+        _requireRequester(r, requestId);
+        _requireStarted(r, requestId);
+        if (attackStatus == 0 || attackStatus > _ATTACK_STATUS_MAX) revert ProviderServiceInvalidCode(attackStatus);
+        emit AttackStatusReported(requestId, attackStatus);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function rate(uint256 requestId, uint8 rating) external {
+        Request storage r = _existingRequest(requestId);
+        _requireRequester(r, requestId);
+        _requireStarted(r, requestId);
+        if (rating == 0 || rating > _RATING_MAX) revert ProviderServiceInvalidCode(rating);
+        if (r.rating != 0) revert ProviderServiceAlreadyRated(requestId);
+        r.rating = rating;
+        emit MitigationRated(requestId, rating);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function getRequest(uint256 requestId) external view returns (Request memory) {
+        return _existingRequest(requestId);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    // --- internals ------------------------------------------------------------------------
+
+    /// @dev Validates and records a request; the caller moves `price` tokens in.
+    function _request(
+        address requester,
+        RequestParams calldata params
+    ) private returns (uint256 requestId, uint256 price) {
+        uint32 offeringId = params.offeringId;
+        if (offeringId >= _offeringCount) revert ProviderServiceUnknownOffering(offeringId);
+        Offering memory o = _offerings[offeringId];
+        if (!o.active) revert ProviderServiceOfferingInactive(offeringId);
+        if (params.duration == 0 || params.duration > o.maxDuration) {
+            revert ProviderServiceInvalidDuration(params.duration, o.maxDuration);
+        }
+        price = _price(o.pricePerHour, params.duration);
+        if (price > params.maxPrice) revert ProviderServicePriceAboveMaximum(price, params.maxPrice);
+        if (params.ackDeadline <= block.timestamp || params.ackDeadline > block.timestamp + MAX_ACK_WINDOW) {
+            revert ProviderServiceInvalidDeadline(
+                params.ackDeadline,
+                block.timestamp + 1,
+                block.timestamp + MAX_ACK_WINDOW
+            );
+        }
+        _requireValidSources(params.sources);
+
+        IpPrefix calldata target = params.target;
+        if (!PrefixMath.isCanonical(target.network, target.length)) {
+            revert ProviderServiceInvalidPrefix(_TARGET_INDEX, target.network, target.length);
+        }
+        _requireActive(requester);
+        _requireActive(_provider);
+        if (!REGISTRY.isHolder(requester, target.network, target.length)) {
+            address holder = REGISTRY.holderOf(target.network, target.length);
+            if (holder == requester) {
+                revert ProviderServiceTargetNotWhollyHeld(requester, target.network, target.length);
+            }
+            revert ProviderServiceNotHolder(requester, target.network, target.length, holder);
+        }
+
+        requestId = ++_requestCount;
+        // price <= maxPrice, a uint96, so the cast cannot truncate.
+        _requests[requestId] = Request({
+            requester: requester,
+            price: uint96(price),
+            ackDeadline: params.ackDeadline,
+            startedAt: 0,
+            endsAt: 0,
+            duration: params.duration,
+            offeringId: offeringId,
+            status: RequestStatus.Pending,
+            rating: 0
+        });
+        emit MitigationRequested(
+            requestId,
+            requester,
+            offeringId,
+            target,
+            params.sources,
+            params.duration,
+            uint96(price),
+            params.ackDeadline
+        );
+    }
+
+    /// @dev Starts a pending request's mitigation; returns what the provider is owed.
+    function _acknowledge(uint256 requestId) private returns (uint256 paid) {
+        Request storage r = _pending(requestId);
+        if (block.timestamp > r.ackDeadline) revert ProviderServiceDeadlinePassed(requestId, r.ackDeadline);
+        uint40 startedAt = uint40(block.timestamp);
+        uint40 endsAt = startedAt + r.duration;
+        r.status = RequestStatus.Acknowledged;
+        r.startedAt = startedAt;
+        r.endsAt = endsAt;
+        paid = r.price;
+        emit MitigationAcknowledged(requestId, startedAt, endsAt, uint96(paid));
+    }
+
+    function _price(uint96 pricePerHour, uint32 duration) private pure returns (uint256) {
+        // Rounded up, so that no mitigation is free by rounding; cannot overflow in 256 bits.
+        return (uint256(pricePerHour) * duration + 1 hours - 1) / 1 hours;
+    }
+
+    function _requireValidSources(IpPrefix[] calldata sources) private pure {
+        uint256 count = sources.length;
+        if (count == 0 || count > MAX_SOURCES) revert ProviderServiceInvalidSourceCount(count, MAX_SOURCES);
+        for (uint256 i = 0; i < count; ++i) {
+            IpPrefix calldata source = sources[i];
+            if (!PrefixMath.isCanonical(source.network, source.length)) {
+                revert ProviderServiceInvalidPrefix(i, source.network, source.length);
+            }
+        }
+    }
+
+    function _requireValidTerms(uint32 maxDuration, uint32 capacity) private pure {
+        if (maxDuration == 0 || capacity == 0) revert ProviderServiceInvalidOffering(maxDuration, capacity);
+    }
+
+    function _requireActive(address account) private view {
+        if (REGISTRY.participantStatus(account) != IPrefixRegistry.ParticipantStatus.Active) {
+            revert ProviderServiceInactiveParticipant(account);
+        }
+    }
+
+    function _existingOffering(uint32 offeringId) private view returns (Offering storage) {
+        if (offeringId >= _offeringCount) revert ProviderServiceUnknownOffering(offeringId);
+        return _offerings[offeringId];
+    }
+
+    function _existingRequest(uint256 requestId) private view returns (Request storage r) {
+        r = _requests[requestId];
+        if (r.status == RequestStatus.None) revert ProviderServiceUnknownRequest(requestId);
+    }
+
+    function _pending(uint256 requestId) private view returns (Request storage r) {
+        r = _existingRequest(requestId);
+        if (r.status != RequestStatus.Pending) revert ProviderServiceWrongStatus(requestId, r.status);
+    }
+
+    function _requireRequester(Request storage r, uint256 requestId) private view {
+        if (msg.sender != r.requester) revert ProviderServiceNotRequester(requestId, msg.sender);
+    }
+
+    /// @dev Reports and ratings concern mitigations that ran: acknowledged, perhaps withdrawn.
+    function _requireStarted(Request storage r, uint256 requestId) private view {
+        RequestStatus status = r.status;
+        if (status != RequestStatus.Acknowledged && status != RequestStatus.Withdrawn) {
+            revert ProviderServiceWrongStatus(requestId, status);
+        }
+    }
+}

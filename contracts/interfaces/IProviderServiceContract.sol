@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IProviderServiceContract
+/// @notice One provider's DDoS mitigation service: its offerings, and the life cycle of each
+/// request: request (escrow, on-chain ownership check) → acknowledge (payment) or reject / reclaim
+/// (refund); then status and efficacy reports, withdrawal and rating.
+/// @dev Deployed as a minimal-proxy clone by the ServiceDirectory, one per provider.
+interface IProviderServiceContract {
+    /// @notice What a mitigation does to the attack traffic.
+    enum MitigationKind {
+        FlowFiltering,
+        RateLimiting,
+        Blackholing,
+        Scrubbing
+    }
+
+    /// @notice Where a request stands. An acknowledged mitigation runs until `endsAt`.
+    enum RequestStatus {
+        None,
+        Pending,
+        Acknowledged,
+        Rejected,
+        Reclaimed,
+        Withdrawn
+    }
+
+    /// @notice An offering of the provider.
+    /// @param pricePerHour Tokens (18 decimals) per hour of mitigation; the price of a request is
+    /// `ceil(pricePerHour * duration / 3600)`.
+    /// @param maxDuration The longest mitigation sold, in seconds.
+    /// @param capacity How many mitigations the provider runs at once under this offering; its
+    /// agent enforces it.
+    struct Offering {
+        uint96 pricePerHour;
+        uint32 maxDuration;
+        uint32 capacity;
+        MitigationKind kind;
+        bool active;
+    }
+
+    /// @notice A prefix in the registry's 128-bit space (IPv4 as ::ffff:a.b.c.d/96+n).
+    struct IpPrefix {
+        uint128 network;
+        uint8 length;
+    }
+
+    /// @notice What a victim asks for.
+    /// @param offeringId The offering bought.
+    /// @param target The attacked prefix; the requester must hold all of it.
+    /// @param sources The attack sources to filter (kept in the event only).
+    /// @param duration Seconds of mitigation.
+    /// @param maxPrice The most the requester pays; the request fails if the price is higher.
+    /// @param ackDeadline The provider must acknowledge by then, or the requester may reclaim.
+    struct RequestParams {
+        uint32 offeringId;
+        IpPrefix target;
+        IpPrefix[] sources;
+        uint32 duration;
+        uint96 maxPrice;
+        uint40 ackDeadline;
+    }
+
+    /// @notice A request, as stored (two slots).
+    struct Request {
+        address requester;
+        uint96 price;
+        uint40 ackDeadline;
+        uint40 startedAt;
+        uint40 endsAt;
+        uint32 duration;
+        uint32 offeringId;
+        RequestStatus status;
+        uint8 rating;
+    }
+
+    /// @notice Emitted when the provider adds an offering.
+    event OfferingAdded(
+        uint32 indexed offeringId,
+        MitigationKind kind,
+        uint96 pricePerHour,
+        uint32 maxDuration,
+        uint32 capacity
+    );
+    /// @notice Emitted when the provider changes an offering's terms.
+    event OfferingUpdated(uint32 indexed offeringId, uint96 pricePerHour, uint32 maxDuration, uint32 capacity);
+    /// @notice Emitted when the provider activates or deactivates an offering.
+    event OfferingActivationChanged(uint32 indexed offeringId, bool active);
+
+    /// @notice Emitted when a request is accepted and its price escrowed. Carries everything a
+    /// provider agent needs; the sources are kept nowhere else.
+    event MitigationRequested(
+        uint256 indexed requestId,
+        address indexed requester,
+        uint32 indexed offeringId,
+        IpPrefix target,
+        IpPrefix[] sources,
+        uint32 duration,
+        uint96 price,
+        uint40 ackDeadline
+    );
+    /// @notice Emitted when the provider acknowledges: the mitigation runs from `startedAt` to
+    /// `endsAt` and the escrow is paid to the provider.
+    event MitigationAcknowledged(uint256 indexed requestId, uint40 startedAt, uint40 endsAt, uint96 paid);
+    /// @notice Emitted when the provider rejects a request; the escrow is refunded.
+    event MitigationRejected(uint256 indexed requestId, uint8 reason, uint96 refunded);
+    /// @notice Emitted when the requester takes back the escrow of an unanswered request.
+    event MitigationReclaimed(uint256 indexed requestId, uint96 refunded);
+    /// @notice Emitted when the requester ends a running mitigation early.
+    event MitigationWithdrawn(uint256 indexed requestId, uint40 endedAt);
+    /// @notice Emitted when the provider reports on a mitigation (DOTS status codes, RFC 9132).
+    event MitigationStatusReported(uint256 indexed requestId, uint8 status, uint64 bytesDropped, uint64 packetsDropped);
+    /// @notice Emitted when the requester reports the attack's status (1 under attack, 2 mitigated).
+    event AttackStatusReported(uint256 indexed requestId, uint8 attackStatus);
+    /// @notice Emitted when the requester rates the service (1 to 5).
+    event MitigationRated(uint256 indexed requestId, uint8 rating);
+
+    /// @notice Thrown when the clone is initialised twice, or by anyone but the directory.
+    error ProviderServiceAlreadyInitialized();
+    /// @notice Thrown when someone other than the provider calls a provider-only function.
+    error ProviderServiceNotProvider(address account);
+    /// @notice Thrown when someone other than the directory calls a directory-only function.
+    error ProviderServiceNotDirectory(address account);
+    /// @notice Thrown when an account other than the requester acts on a request.
+    error ProviderServiceNotRequester(uint256 requestId, address account);
+    /// @notice Thrown when the requester or the provider is not an active registry participant.
+    error ProviderServiceInactiveParticipant(address account);
+    /// @notice Thrown when the requester's target is held by `holder`, not by the requester.
+    error ProviderServiceNotHolder(address requester, uint128 network, uint8 length, address holder);
+    /// @notice Thrown when the requester holds the prefix covering the target, but cannot be shown
+    /// to hold all of it: a more-specific prefix inside it may belong to someone else.
+    error ProviderServiceTargetNotWhollyHeld(address requester, uint128 network, uint8 length);
+    /// @notice Thrown for a prefix with host bits set or a length above 128; `index` is the
+    /// position among the sources, or type(uint256).max for the target.
+    error ProviderServiceInvalidPrefix(uint256 index, uint128 network, uint8 length);
+    /// @notice Thrown when a request lists no source, or more than the maximum.
+    error ProviderServiceInvalidSourceCount(uint256 count, uint256 max);
+    /// @notice Thrown when an offering id does not exist.
+    error ProviderServiceUnknownOffering(uint32 offeringId);
+    /// @notice Thrown when requesting an inactive offering.
+    error ProviderServiceOfferingInactive(uint32 offeringId);
+    /// @notice Thrown when an offering's terms are out of range (zero duration or capacity).
+    error ProviderServiceInvalidOffering(uint32 maxDuration, uint32 capacity);
+    /// @notice Thrown when a duration is zero or above the offering's maximum.
+    error ProviderServiceInvalidDuration(uint32 duration, uint32 maxDuration);
+    /// @notice Thrown when the price exceeds what the requester will pay.
+    error ProviderServicePriceAboveMaximum(uint256 price, uint96 maxPrice);
+    /// @notice Thrown when an acknowledgement deadline is past or too far ahead.
+    error ProviderServiceInvalidDeadline(uint40 ackDeadline, uint256 earliest, uint256 latest);
+    /// @notice Thrown when a request id does not exist.
+    error ProviderServiceUnknownRequest(uint256 requestId);
+    /// @notice Thrown when a request is not in the status the action needs.
+    error ProviderServiceWrongStatus(uint256 requestId, RequestStatus status);
+    /// @notice Thrown when acknowledging after the deadline.
+    error ProviderServiceDeadlinePassed(uint256 requestId, uint40 ackDeadline);
+    /// @notice Thrown when reclaiming before the deadline has passed.
+    error ProviderServiceDeadlineNotPassed(uint256 requestId, uint40 ackDeadline);
+    /// @notice Thrown when withdrawing a mitigation that has already ended.
+    error ProviderServiceMitigationEnded(uint256 requestId, uint40 endsAt);
+    /// @notice Thrown for a DOTS status outside 1..8, an attack status outside 1..2, or a rating
+    /// outside 1..5.
+    error ProviderServiceInvalidCode(uint8 code);
+    /// @notice Thrown when rating a request twice.
+    error ProviderServiceAlreadyRated(uint256 requestId);
+    /// @notice Thrown when a batch is empty.
+    error ProviderServiceEmptyBatch();
+
+    /// @notice Sets the provider. Called once by the directory right after cloning.
+    function initialize(address provider) external;
+
+    /// @notice The provider that owns this service.
+    function provider() external view returns (address);
+
+    /// @notice Adds an offering. Provider only.
+    /// @return offeringId The new offering's id (0, 1, 2, …).
+    function addOffering(
+        MitigationKind kind,
+        uint96 pricePerHour,
+        uint32 maxDuration,
+        uint32 capacity
+    ) external returns (uint32 offeringId);
+
+    /// @notice Changes an offering's terms; requests already made keep their price. Provider only.
+    function updateOffering(uint32 offeringId, uint96 pricePerHour, uint32 maxDuration, uint32 capacity) external;
+
+    /// @notice Activates or deactivates an offering. Provider only.
+    function setOfferingActive(uint32 offeringId, bool active) external;
+
+    /// @notice An offering's terms.
+    function offering(uint32 offeringId) external view returns (Offering memory);
+
+    /// @notice How many offerings there are (ids 0 to count - 1).
+    function offeringCount() external view returns (uint32);
+
+    /// @notice The price of `duration` seconds of an offering.
+    function quote(uint32 offeringId, uint32 duration) external view returns (uint256 price);
+
+    /// @notice Requests mitigation and escrows its price from the caller (who must have approved
+    /// this contract). Checks that the caller is an active participant holding all of the target.
+    function request(RequestParams calldata params) external returns (uint256 requestId);
+
+    /// @notice As `request`, with an ERC-2612 permit for this contract so that one transaction
+    /// suffices. A permit already used (e.g. front-run) is tolerated if the allowance suffices.
+    function requestWithPermit(
+        RequestParams calldata params,
+        uint256 permitValue,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 requestId);
+
+    /// @notice As `request` for `requester`, who pays through the directory. Directory only.
+    /// @return requestId The new request.
+    /// @return price What the directory must transfer to this contract in the same transaction.
+    function requestFor(
+        address requester,
+        RequestParams calldata params
+    ) external returns (uint256 requestId, uint256 price);
+
+    /// @notice Accepts a pending request before its deadline: the mitigation starts now and the
+    /// escrow is paid to the provider. Provider only.
+    function acknowledge(uint256 requestId) external;
+
+    /// @notice Acknowledges many requests with one payout. All or nothing. Provider only.
+    function acknowledgeBatch(uint256[] calldata requestIds) external;
+
+    /// @notice Refuses a pending request and refunds its escrow. Provider only.
+    /// @param reason The provider's reason code (0 unspecified, 1 capacity, 2 policy, 3 not
+    /// verified, 4 sources not in its network; others its own).
+    function reject(uint256 requestId, uint8 reason) external;
+
+    /// @notice Refunds the escrow of a request left unanswered past its deadline. Requester only.
+    function reclaim(uint256 requestId) external;
+
+    /// @notice Ends a running mitigation now. No refund: the price was paid at acknowledgement.
+    /// Requester only.
+    function withdraw(uint256 requestId) external;
+
+    /// @notice Reports a mitigation's status: a DOTS status (RFC 9132, 1 in progress … 8
+    /// rejected) and drop counters. Provider only, after acknowledgement.
+    function reportStatus(uint256 requestId, uint8 status, uint64 bytesDropped, uint64 packetsDropped) external;
+
+    /// @notice Reports the attack's status as the requester sees it (1 under attack, 2
+    /// successfully mitigated). Requester only, after acknowledgement.
+    function reportAttackStatus(uint256 requestId, uint8 attackStatus) external;
+
+    /// @notice Rates the service from 1 to 5, once per request. Requester only, after
+    /// acknowledgement.
+    function rate(uint256 requestId, uint8 rating) external;
+
+    /// @notice A request as stored.
+    function getRequest(uint256 requestId) external view returns (Request memory);
+
+    /// @notice How many requests were made (ids 1 to count).
+    function requestCount() external view returns (uint256);
+}
