@@ -168,7 +168,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         if (count == 0) revert PrefixRegistryEmptyBatch();
         for (uint256 i = 0; i < count; ++i) {
             Allocation calldata a = allocations[i];
-            _allocate(a.network, a.length, a.holder, a.originAsn);
+            _allocate(a.network, a.prefixLength, a.holder, a.originAsn);
         }
     }
 
@@ -201,13 +201,13 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
             _requireActive(msg.sender);
         }
         delete _prefixes[prefixKey];
-        _lengths.remove(length);
+        _lengths.remove(length, PrefixMath.isIpv4(network, length));
         --_prefixCount;
         // The revoked prefix's sub-prefixes now sit directly beneath its own parent.
         if (length != 0) {
             (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
             if (hasParent) {
-                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.length)];
+                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.prefixLength)];
                 uint32 siblings = parentRecord.subPrefixes;
                 // The parent counted the revoked prefix (siblings >= 1) unless its count is unknown.
                 if (siblings != _UNKNOWN_SUB_PREFIXES) {
@@ -264,13 +264,13 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         if (!PrefixMath.isCanonical(network, length)) return false;
         (bool found, Route memory route) = _covering(network, length, length);
         if (!found || account == address(0) || route.holder != account) return false;
-        uint32 subPrefixes = _prefixes[PrefixMath.key(route.network, route.length)].subPrefixes;
+        uint32 subPrefixes = _prefixes[PrefixMath.key(route.network, route.prefixLength)].subPrefixes;
         return subPrefixes == 0 || !_containsForeign(account, network, length);
     }
 
     /// @inheritdoc IPrefixRegistry
     function lengthsInUse() external view returns (uint256) {
-        return _lengths.bitmap;
+        return LengthSet.all(_lengths.bitmap);
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -294,14 +294,14 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         address current = record.holder;
         if (current != address(0)) revert PrefixRegistryPrefixAlreadyRegistered(network, length, current);
 
-        // Registered prefixes already inside the new one are possible only if a longer length is
-        // in use and they are not all accounted to a parent that has none beneath it.
-        bool longerInUse = length < PrefixMath.MAX_LENGTH && _lengths.bitmap >> (uint256(length) + 1) != 0;
+        // Registered prefixes already inside the new one are possible only if a longer length of
+        // its family is in use, and they are not all accounted to a parent with none beneath it.
+        bool longerInUse = _lengthsInside(network, length) != 0;
         bool mayContain = longerInUse;
         if (length != 0) {
             (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
             if (hasParent) {
-                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.length)];
+                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.prefixLength)];
                 uint32 parentSubPrefixes = parentRecord.subPrefixes;
                 mayContain = longerInUse && parentSubPrefixes != 0;
                 parentRecord.subPrefixes = _addSubPrefixes(parentSubPrefixes, 1);
@@ -311,8 +311,20 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         record.originAsn = originAsn;
         record.delegated = delegated;
         if (mayContain) record.subPrefixes = _UNKNOWN_SUB_PREFIXES;
-        _lengths.add(length);
+        _lengths.add(length, PrefixMath.isIpv4(network, length));
         ++_prefixCount;
+    }
+
+    /// @dev The lengths in use, longer than `length`, of prefixes that could lie inside it: an
+    /// IPv4 prefix holds only IPv4 ones, an IPv6 prefix outside ::ffff:0:0/96 only IPv6 ones.
+    function _lengthsInside(uint128 network, uint8 length) private view returns (uint256) {
+        if (length == PrefixMath.MAX_LENGTH) return 0;
+        uint256 bitmap = _lengths.bitmap;
+        uint256 candidates;
+        if (PrefixMath.isIpv4(network, length)) candidates = LengthSet.ipv4(bitmap);
+        else if (PrefixMath.containsIpv4Space(network, length)) candidates = LengthSet.all(bitmap);
+        else candidates = LengthSet.other(bitmap);
+        return LengthSet.above(candidates, length);
     }
 
     /// @dev Saturating addition: once unknown, a count stays unknown.
@@ -324,8 +336,8 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     /// @dev True unless it can prove, within the probe budget, that no registered prefix strictly
     /// inside (`network`, `length`) is held by someone other than `account`.
     function _containsForeign(address account, uint128 network, uint8 length) private view returns (bool) {
-        if (length == PrefixMath.MAX_LENGTH) return false;
-        uint256 longer = _lengths.bitmap >> (uint256(length) + 1);
+        // Bit n of `longer` stands for length (length + 1 + n).
+        uint256 longer = _lengthsInside(network, length) >> (uint256(length) + 1);
         // Count the candidate networks first: 2^(L - length) of them at each longer length L.
         uint256 probes = 0;
         for (uint256 bits = longer; bits != 0; ) {
@@ -356,7 +368,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         uint8 length,
         uint8 maxLength
     ) private view returns (bool found, Route memory route) {
-        uint256 candidates = _lengths.upTo(maxLength < length ? maxLength : length);
+        uint256 candidates = LengthSet.upTo(LengthSet.all(_lengths.bitmap), maxLength < length ? maxLength : length);
         while (candidates != 0) {
             uint8 candidate = LengthSet.highest(candidates);
             uint128 candidateNetwork = network & PrefixMath.mask(candidate);

@@ -273,17 +273,17 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         _requireValidSources(params.sources);
 
         IpPrefix calldata target = params.target;
-        if (!PrefixMath.isCanonical(target.network, target.length)) {
-            revert ProviderServiceInvalidPrefix(_TARGET_INDEX, target.network, target.length);
+        if (!PrefixMath.isCanonical(target.network, target.prefixLength)) {
+            revert ProviderServiceInvalidPrefix(_TARGET_INDEX, target.network, target.prefixLength);
         }
         _requireActive(requester);
         _requireActive(_provider);
-        if (!REGISTRY.isHolder(requester, target.network, target.length)) {
-            address holder = REGISTRY.holderOf(target.network, target.length);
+        if (!REGISTRY.isHolder(requester, target.network, target.prefixLength)) {
+            address holder = REGISTRY.holderOf(target.network, target.prefixLength);
             if (holder == requester) {
-                revert ProviderServiceTargetNotWhollyHeld(requester, target.network, target.length);
+                revert ProviderServiceTargetNotWhollyHeld(requester, target.network, target.prefixLength);
             }
-            revert ProviderServiceNotHolder(requester, target.network, target.length, holder);
+            revert ProviderServiceNotHolder(requester, target.network, target.prefixLength, holder);
         }
 
         requestId = ++_requestCount;
@@ -334,8 +334,8 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         if (count == 0 || count > MAX_SOURCES) revert ProviderServiceInvalidSourceCount(count, MAX_SOURCES);
         for (uint256 i = 0; i < count; ++i) {
             IpPrefix calldata source = sources[i];
-            if (!PrefixMath.isCanonical(source.network, source.length)) {
-                revert ProviderServiceInvalidPrefix(i, source.network, source.length);
+            if (!PrefixMath.isCanonical(source.network, source.prefixLength)) {
+                revert ProviderServiceInvalidPrefix(i, source.network, source.prefixLength);
             }
         }
     }

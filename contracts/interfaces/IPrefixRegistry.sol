@@ -19,13 +19,13 @@ interface IPrefixRegistry {
 
     /// @notice A registered prefix, as returned by the queries.
     /// @param network The first address of the prefix.
-    /// @param length The prefix length in the 128-bit space.
+    /// @param prefixLength The prefix length in the 128-bit space.
     /// @param originAsn The AS authorised to originate the prefix.
     /// @param holder The participant that holds it.
     /// @param delegated True when a holder delegated it, false when a registrar allocated it.
     struct Route {
         uint128 network;
-        uint8 length;
+        uint8 prefixLength;
         uint32 originAsn;
         address holder;
         bool delegated;
@@ -34,7 +34,7 @@ interface IPrefixRegistry {
     /// @notice One prefix of a batch allocation.
     struct Allocation {
         uint128 network;
-        uint8 length;
+        uint8 prefixLength;
         address holder;
         uint32 originAsn;
     }
@@ -56,19 +56,19 @@ interface IPrefixRegistry {
     event AsnRevoked(uint32 indexed asn, address indexed formerHolder, address indexed registrar);
 
     /// @notice Emitted when a registrar allocates a prefix.
-    event PrefixAllocated(uint128 network, uint8 length, address indexed holder, uint32 indexed originAsn);
+    event PrefixAllocated(uint128 network, uint8 prefixLength, address indexed holder, uint32 indexed originAsn);
     /// @notice Emitted when a holder delegates a more-specific prefix out of one it holds.
     event PrefixDelegated(
         uint128 network,
-        uint8 length,
+        uint8 prefixLength,
         address indexed from,
         address indexed to,
         uint32 indexed originAsn
     );
     /// @notice Emitted when a prefix is removed from the registry.
-    event PrefixRevoked(uint128 network, uint8 length, address indexed formerHolder, address indexed by);
+    event PrefixRevoked(uint128 network, uint8 prefixLength, address indexed formerHolder, address indexed by);
     /// @notice Emitted when the holder of a prefix changes the AS authorised to originate it.
-    event PrefixOriginChanged(uint128 network, uint8 length, uint32 indexed previousAsn, uint32 indexed newAsn);
+    event PrefixOriginChanged(uint128 network, uint8 prefixLength, uint32 indexed previousAsn, uint32 indexed newAsn);
 
     /// @notice Thrown when a prefix length exceeds 128.
     error PrefixRegistryInvalidLength(uint8 length);

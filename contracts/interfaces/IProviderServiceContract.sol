@@ -42,7 +42,7 @@ interface IProviderServiceContract {
     /// @notice A prefix in the registry's 128-bit space (IPv4 as ::ffff:a.b.c.d/96+n).
     struct IpPrefix {
         uint128 network;
-        uint8 length;
+        uint8 prefixLength;
     }
 
     /// @notice What a victim asks for.

@@ -1,0 +1,132 @@
+/**
+ * From an attack report to orders: every source → its AS (registry longest-prefix match) → the
+ * services covering that AS → per AS, the cheapest active offering that sells the duration. Sources
+ * with no registered prefix or no provider are reported, never dropped.
+ */
+import type { MarketClient, MitigationOrder } from "../clients/market";
+import type { RegistryClient } from "../clients/registry";
+import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
+import type { AttackReport } from "./attackReport";
+
+export interface Unserved {
+  source: string;
+  originAsn?: number;
+  reason: string;
+}
+
+export interface PlannedOrder extends MitigationOrder {
+  /** The ASes this order covers. */
+  asns: number[];
+  price: bigint;
+  sources: Prefix[];
+}
+
+export interface PurchasePlan {
+  orders: PlannedOrder[];
+  unserved: Unserved[];
+}
+
+export interface PlanOptions {
+  /** Seconds the providers get to acknowledge. */
+  ackWindow: number;
+  /** Unix time now (the chain's). */
+  now: number;
+  /** Services not to buy from (e.g. they rejected already). */
+  exclude?: ReadonlySet<string>;
+  /** The most to pay per order, in base units. */
+  maxPricePerOrder?: bigint;
+}
+
+interface Candidate {
+  service: string;
+  offeringId: number;
+  price: bigint;
+}
+
+export async function planPurchases(
+  report: AttackReport,
+  registry: RegistryClient,
+  market: MarketClient,
+  options: PlanOptions,
+): Promise<PurchasePlan> {
+  const unserved: Unserved[] = [];
+  const sourcesByAsn = new Map<number, Prefix[]>();
+  for (const talker of report.topTalkers) {
+    const prefix = parsePrefix(talker.source, { allowAddress: true });
+    const route = await registry.coveringPrefix(prefix);
+    if (!route) {
+      unserved.push({ source: talker.source, reason: "no registered prefix contains it" });
+      continue;
+    }
+    const list = sourcesByAsn.get(route.originAsn) ?? [];
+    list.push(prefix);
+    sourcesByAsn.set(route.originAsn, list);
+  }
+
+  const offeringCache = new Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>();
+  const ordersByService = new Map<string, PlannedOrder>();
+  for (const [asn, sources] of sourcesByAsn) {
+    const services = (await market.servicesForAsn(asn)).filter((s) => !options.exclude?.has(s));
+    const best = await cheapest(services, report.lifetime, market, offeringCache);
+    if (!best) {
+      const reason =
+        services.length === 0
+          ? `no provider covers AS${asn}`
+          : `no offering of AS${asn}'s providers sells ${report.lifetime} s`;
+      for (const s of sources) unserved.push({ source: formatPrefix(s), originAsn: asn, reason });
+      continue;
+    }
+    if (options.maxPricePerOrder !== undefined && best.price > options.maxPricePerOrder) {
+      for (const s of sources) {
+        unserved.push({
+          source: formatPrefix(s),
+          originAsn: asn,
+          reason: `the cheapest offer for AS${asn} is above the price limit`,
+        });
+      }
+      continue;
+    }
+    // A provider covering several attacked ASes gets one order with all their sources.
+    const key = `${best.service}/${best.offeringId}`;
+    const existing = ordersByService.get(key);
+    if (existing) {
+      existing.asns.push(asn);
+      existing.sources.push(...sources);
+    } else {
+      ordersByService.set(key, {
+        service: best.service,
+        offeringId: best.offeringId,
+        target: report.target,
+        sources: [...sources],
+        duration: report.lifetime,
+        maxPrice: best.price,
+        price: best.price,
+        ackDeadline: options.now + options.ackWindow,
+        asns: [asn],
+      });
+    }
+  }
+  return { orders: [...ordersByService.values()], unserved };
+}
+
+async function cheapest(
+  services: string[],
+  duration: number,
+  market: MarketClient,
+  cache: Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>,
+): Promise<Candidate | undefined> {
+  let best: Candidate | undefined;
+  for (const service of services) {
+    let offerings = cache.get(service);
+    if (!offerings) {
+      offerings = await market.offerings(service);
+      cache.set(service, offerings);
+    }
+    for (const o of offerings) {
+      if (!o.active || o.maxDuration < duration) continue;
+      const price = (o.pricePerHour * BigInt(duration) + 3599n) / 3600n;
+      if (!best || price < best.price) best = { service, offeringId: o.id, price };
+    }
+  }
+  return best;
+}
