@@ -259,6 +259,19 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
 
     /// @inheritdoc IPrefixRegistry
     function isHolder(address account, uint128 network, uint8 length) external view returns (bool) {
+        return _holdsAll(account, network, length);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function holderStatus(
+        address account,
+        uint128 network,
+        uint8 length
+    ) external view returns (ParticipantStatus status, bool holdsAll) {
+        return (_status[account], _holdsAll(account, network, length));
+    }
+
+    function _holdsAll(address account, uint128 network, uint8 length) private view returns (bool) {
         // A non-canonical prefix is held by no one; a view meant for other contracts answers
         // rather than reverts.
         if (!PrefixMath.isCanonical(network, length)) return false;

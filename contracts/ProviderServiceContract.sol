@@ -36,13 +36,26 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
     uint8 private constant _ATTACK_STATUS_MAX = 2;
     uint8 private constant _RATING_MAX = 5;
 
+    /// @dev A request in one slot (a fresh slot costs 22,100 gas; this is most of a request's
+    /// cost). The requester is not stored: it is the top 160 bits of the request id. The end of a
+    /// mitigation is `startedAt + duration`; a withdrawal shortens `duration` to what ran.
+    struct StoredRequest {
+        uint96 price;
+        uint40 ackDeadline;
+        uint40 startedAt;
+        uint32 duration;
+        uint32 offeringId;
+        RequestStatus status;
+        uint8 rating;
+    }
+
     // One slot, read by every request: the provider, and the two counters.
     address private _provider;
     uint32 private _offeringCount;
     uint64 private _requestCount;
 
     mapping(uint32 offeringId => Offering) private _offerings;
-    mapping(uint256 requestId => Request) private _requests;
+    mapping(uint256 requestId => StoredRequest) private _requests;
 
     modifier onlyProvider() {
         if (msg.sender != _provider) revert ProviderServiceNotProvider(msg.sender);
@@ -176,17 +189,17 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     /// @inheritdoc IProviderServiceContract
     function reject(uint256 requestId, uint8 reason) external onlyProvider nonReentrant {
-        Request storage r = _pending(requestId);
+        StoredRequest storage r = _pending(requestId);
         r.status = RequestStatus.Rejected;
         uint96 refund = r.price;
         emit MitigationRejected(requestId, reason, refund);
-        if (refund != 0) TOKEN.safeTransfer(r.requester, refund);
+        if (refund != 0) TOKEN.safeTransfer(_requesterOf(requestId), refund);
     }
 
     /// @inheritdoc IProviderServiceContract
     function reclaim(uint256 requestId) external nonReentrant {
-        Request storage r = _pending(requestId);
-        _requireRequester(r, requestId);
+        StoredRequest storage r = _pending(requestId);
+        _requireRequester(requestId);
         if (block.timestamp <= r.ackDeadline) revert ProviderServiceDeadlineNotPassed(requestId, r.ackDeadline);
         r.status = RequestStatus.Reclaimed;
         uint96 refund = r.price;
@@ -196,12 +209,14 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     /// @inheritdoc IProviderServiceContract
     function withdraw(uint256 requestId) external {
-        Request storage r = _existingRequest(requestId);
-        _requireRequester(r, requestId);
+        StoredRequest storage r = _existingRequest(requestId);
+        _requireRequester(requestId);
         if (r.status != RequestStatus.Acknowledged) revert ProviderServiceWrongStatus(requestId, r.status);
-        if (block.timestamp >= r.endsAt) revert ProviderServiceMitigationEnded(requestId, r.endsAt);
+        uint40 endsAt = r.startedAt + r.duration;
+        if (block.timestamp >= endsAt) revert ProviderServiceMitigationEnded(requestId, endsAt);
         r.status = RequestStatus.Withdrawn;
-        r.endsAt = uint40(block.timestamp);
+        // startedAt <= now < endsAt, so the shortened duration fits in the old one's type.
+        r.duration = uint32(block.timestamp - r.startedAt);
         emit MitigationWithdrawn(requestId, uint40(block.timestamp));
     }
 
@@ -219,8 +234,8 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     /// @inheritdoc IProviderServiceContract
     function reportAttackStatus(uint256 requestId, uint8 attackStatus) external {
-        Request storage r = _existingRequest(requestId);
-        _requireRequester(r, requestId);
+        StoredRequest storage r = _existingRequest(requestId);
+        _requireRequester(requestId);
         _requireStarted(r, requestId);
         if (attackStatus == 0 || attackStatus > _ATTACK_STATUS_MAX) revert ProviderServiceInvalidCode(attackStatus);
         emit AttackStatusReported(requestId, attackStatus);
@@ -228,8 +243,8 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     /// @inheritdoc IProviderServiceContract
     function rate(uint256 requestId, uint8 rating) external {
-        Request storage r = _existingRequest(requestId);
-        _requireRequester(r, requestId);
+        StoredRequest storage r = _existingRequest(requestId);
+        _requireRequester(requestId);
         _requireStarted(r, requestId);
         if (rating == 0 || rating > _RATING_MAX) revert ProviderServiceInvalidCode(rating);
         if (r.rating != 0) revert ProviderServiceAlreadyRated(requestId);
@@ -239,7 +254,19 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     /// @inheritdoc IProviderServiceContract
     function getRequest(uint256 requestId) external view returns (Request memory) {
-        return _existingRequest(requestId);
+        StoredRequest memory r = _existingRequest(requestId);
+        return
+            Request({
+                requester: _requesterOf(requestId),
+                price: r.price,
+                ackDeadline: r.ackDeadline,
+                startedAt: r.startedAt,
+                endsAt: r.startedAt == 0 ? 0 : r.startedAt + r.duration,
+                duration: r.duration,
+                offeringId: r.offeringId,
+                status: r.status,
+                rating: r.rating
+            });
     }
 
     /// @inheritdoc IProviderServiceContract
@@ -254,6 +281,36 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         address requester,
         RequestParams calldata params
     ) private returns (uint256 requestId, uint256 price) {
+        price = _validatedPrice(params);
+        _requireValidSources(params.sources);
+        _requireWhollyHeld(requester, params.target);
+        _requireActive(_provider);
+
+        requestId = (uint256(uint160(requester)) << 64) | ++_requestCount;
+        // price <= maxPrice, a uint96, so the cast cannot truncate.
+        _requests[requestId] = StoredRequest({
+            price: uint96(price),
+            ackDeadline: params.ackDeadline,
+            startedAt: 0,
+            duration: params.duration,
+            offeringId: params.offeringId,
+            status: RequestStatus.Pending,
+            rating: 0
+        });
+        emit MitigationRequested(
+            requestId,
+            requester,
+            params.offeringId,
+            params.target,
+            params.sources,
+            params.duration,
+            uint96(price),
+            params.ackDeadline
+        );
+    }
+
+    /// @dev The offering is active, the duration and deadline allowed, the price within bounds.
+    function _validatedPrice(RequestParams calldata params) private view returns (uint256 price) {
         uint32 offeringId = params.offeringId;
         if (offeringId >= _offeringCount) revert ProviderServiceUnknownOffering(offeringId);
         Offering memory o = _offerings[offeringId];
@@ -270,56 +327,37 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
                 block.timestamp + MAX_ACK_WINDOW
             );
         }
-        _requireValidSources(params.sources);
+    }
 
-        IpPrefix calldata target = params.target;
+    /// @dev The requester is an active participant and holds all of the target (one registry call
+    /// on the happy path; a second only to name the holder in the error).
+    function _requireWhollyHeld(address requester, IpPrefix calldata target) private view {
         if (!PrefixMath.isCanonical(target.network, target.prefixLength)) {
             revert ProviderServiceInvalidPrefix(_TARGET_INDEX, target.network, target.prefixLength);
         }
-        _requireActive(requester);
-        _requireActive(_provider);
-        if (!REGISTRY.isHolder(requester, target.network, target.prefixLength)) {
+        (IPrefixRegistry.ParticipantStatus status, bool holdsAll) = REGISTRY.holderStatus(
+            requester,
+            target.network,
+            target.prefixLength
+        );
+        if (status != IPrefixRegistry.ParticipantStatus.Active) revert ProviderServiceInactiveParticipant(requester);
+        if (!holdsAll) {
             address holder = REGISTRY.holderOf(target.network, target.prefixLength);
             if (holder == requester) {
                 revert ProviderServiceTargetNotWhollyHeld(requester, target.network, target.prefixLength);
             }
             revert ProviderServiceNotHolder(requester, target.network, target.prefixLength, holder);
         }
-
-        requestId = ++_requestCount;
-        // price <= maxPrice, a uint96, so the cast cannot truncate.
-        _requests[requestId] = Request({
-            requester: requester,
-            price: uint96(price),
-            ackDeadline: params.ackDeadline,
-            startedAt: 0,
-            endsAt: 0,
-            duration: params.duration,
-            offeringId: offeringId,
-            status: RequestStatus.Pending,
-            rating: 0
-        });
-        emit MitigationRequested(
-            requestId,
-            requester,
-            offeringId,
-            target,
-            params.sources,
-            params.duration,
-            uint96(price),
-            params.ackDeadline
-        );
     }
 
     /// @dev Starts a pending request's mitigation; returns what the provider is owed.
     function _acknowledge(uint256 requestId) private returns (uint256 paid) {
-        Request storage r = _pending(requestId);
+        StoredRequest storage r = _pending(requestId);
         if (block.timestamp > r.ackDeadline) revert ProviderServiceDeadlinePassed(requestId, r.ackDeadline);
         uint40 startedAt = uint40(block.timestamp);
         uint40 endsAt = startedAt + r.duration;
         r.status = RequestStatus.Acknowledged;
         r.startedAt = startedAt;
-        r.endsAt = endsAt;
         paid = r.price;
         emit MitigationAcknowledged(requestId, startedAt, endsAt, uint96(paid));
     }
@@ -355,22 +393,27 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         return _offerings[offeringId];
     }
 
-    function _existingRequest(uint256 requestId) private view returns (Request storage r) {
+    function _existingRequest(uint256 requestId) private view returns (StoredRequest storage r) {
         r = _requests[requestId];
         if (r.status == RequestStatus.None) revert ProviderServiceUnknownRequest(requestId);
     }
 
-    function _pending(uint256 requestId) private view returns (Request storage r) {
+    function _pending(uint256 requestId) private view returns (StoredRequest storage r) {
         r = _existingRequest(requestId);
         if (r.status != RequestStatus.Pending) revert ProviderServiceWrongStatus(requestId, r.status);
     }
 
-    function _requireRequester(Request storage r, uint256 requestId) private view {
-        if (msg.sender != r.requester) revert ProviderServiceNotRequester(requestId, msg.sender);
+    function _requireRequester(uint256 requestId) private view {
+        if (msg.sender != _requesterOf(requestId)) revert ProviderServiceNotRequester(requestId, msg.sender);
+    }
+
+    /// @dev Request ids are `requester << 64 | sequence`.
+    function _requesterOf(uint256 requestId) private pure returns (address) {
+        return address(uint160(requestId >> 64));
     }
 
     /// @dev Reports and ratings concern mitigations that ran: acknowledged, perhaps withdrawn.
-    function _requireStarted(Request storage r, uint256 requestId) private view {
+    function _requireStarted(StoredRequest storage r, uint256 requestId) private view {
         RequestStatus status = r.status;
         if (status != RequestStatus.Acknowledged && status != RequestStatus.Withdrawn) {
             revert ProviderServiceWrongStatus(requestId, status);

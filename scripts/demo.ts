@@ -6,11 +6,11 @@
  */
 import hre from "hardhat";
 
-import { MarketClient, REJECT_REASON, requestedEvents } from "../src/clients/market";
+import { MarketClient, REJECT_REASON } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";
 import { deploySystem, systemAddresses } from "../src/deploy";
 import { toOperatorError } from "../src/errors";
-import { formatTokens } from "../src/format";
+import { formatRequestId, formatTokens } from "../src/format";
 import { formatPrefix } from "../src/prefix";
 import { verifyRequest } from "../src/provider/verify";
 import { ORGANISATIONS, buildSmallInternet, scenarioAccounts } from "../src/scenario";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const verdict = await verifyRequest(event, new RegistryClient(system.registry.connect(signer)));
     if (!verdict.ok) throw new Error(`unexpected: ${verdict.reason}`);
     await report.step(
-      `${name.get(provider)} verifies ${formatPrefix(event.target)} and acknowledges request ${event.requestId}`,
+      `${name.get(provider)} verifies ${formatPrefix(event.target)} and acknowledges request ${formatRequestId(event.requestId)}`,
       async () => {
         const receipt = await providerMarket.acknowledge(event.service, event.requestId);
         return { result: receipt, gasUsed: receipt.gasUsed };
@@ -171,7 +171,6 @@ async function main(): Promise<void> {
   }
   report.line("every service contract holds 0 MIT: no escrow is left open or stuck.");
   report.summary();
-  void requestedEvents;
 }
 
 function signed(delta: bigint): string {

@@ -57,7 +57,7 @@ const REQUEST_STATUS = ["unknown", "pending", "acknowledged", "rejected", "recla
 const tokens = (value: unknown) => `${formatUnits(value as bigint, 18)} MIT`;
 const prefix = (network: unknown, length: unknown) => describePrefix(network as bigint, length as bigint);
 const asn = (value: unknown) => formatAsn(value as bigint);
-const when = (seconds: unknown) => new Date(Number(seconds as bigint) * 1000).toISOString();
+const when = (seconds: unknown) => new Date(Number(seconds) * 1000).toISOString();
 const holderText = (holder: unknown) =>
   holder === "0x0000000000000000000000000000000000000000" ? "no one holds it" : `its holder is ${String(holder)}`;
 

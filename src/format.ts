@@ -1,5 +1,5 @@
 /** Formatting shared by the clients, the error decoder, the tasks and the reports. */
-import { formatUnits, parseUnits } from "ethers";
+import { formatUnits, getAddress, parseUnits, toBeHex } from "ethers";
 
 import { formatPrefix } from "./prefix";
 
@@ -40,4 +40,21 @@ export function describePrefix(network: bigint, length: bigint | number): string
 /** "0xab12…cd34" for reports; full addresses go in machine-readable output. */
 export function shortAddress(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
+}
+
+const SEQUENCE_MASK = (1n << 64n) - 1n;
+
+/** A request id is `requester << 64 | n`: n, the service's request counter. */
+export function requestSequence(requestId: bigint): bigint {
+  return requestId & SEQUENCE_MASK;
+}
+
+/** The requester encoded in a request id. */
+export function requesterOf(requestId: bigint): string {
+  return getAddress(toBeHex(requestId >> 64n, 20));
+}
+
+/** "#7" for reports; the full id goes in machine-readable output and into transactions. */
+export function formatRequestId(requestId: bigint): string {
+  return `#${requestSequence(requestId).toString()}`;
 }

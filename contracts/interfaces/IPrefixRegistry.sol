@@ -191,6 +191,14 @@ interface IPrefixRegistry {
     /// other contracts' transactions: it probes only the prefix lengths in use.
     function isHolder(address account, uint128 network, uint8 length) external view returns (bool);
 
+    /// @notice One call for contracts that act on a participant's behalf: its status, and whether
+    /// it holds all of (`network`, `length`) as `isHolder` defines it.
+    function holderStatus(
+        address account,
+        uint128 network,
+        uint8 length
+    ) external view returns (ParticipantStatus status, bool holdsAll);
+
     /// @notice The prefix lengths in use, as a bitmap (bit n set when a /n is registered).
     function lengthsInUse() external view returns (uint256);
 

@@ -61,7 +61,9 @@ interface IProviderServiceContract {
         uint40 ackDeadline;
     }
 
-    /// @notice A request, as stored (two slots).
+    /// @notice A request as `getRequest` returns it. Request ids are `requester << 64 | n`, where
+    /// n counts this service's requests from 1; `endsAt` is 0 until acknowledged, and a
+    /// withdrawal sets it (and shortens `duration`) to the moment of withdrawal.
     struct Request {
         address requester;
         uint96 price;
@@ -252,6 +254,6 @@ interface IProviderServiceContract {
     /// @notice A request as stored.
     function getRequest(uint256 requestId) external view returns (Request memory);
 
-    /// @notice How many requests were made (ids 1 to count).
+    /// @notice How many requests were made. The n-th request's id is `requester << 64 | n`.
     function requestCount() external view returns (uint256);
 }

@@ -41,7 +41,8 @@ library LengthSet {
 
     /// @notice The lengths in use in either family, bit n for length n.
     function all(uint256 bitmap) internal pure returns (uint256) {
-        return (bitmap & _OTHER_MASK) | (bitmap >> _IPV4_SHIFT);
+        // Not `bitmap >> _IPV4_SHIFT`: that would also move the other family's lengths 33..128 down.
+        return other(bitmap) | ipv4(bitmap);
     }
 
     /// @notice The lengths in use by IPv4-mapped prefixes, bit n for length n.
