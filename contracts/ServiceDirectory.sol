@@ -132,7 +132,8 @@ contract ServiceDirectory is IServiceDirectory {
         for (uint256 i = 0; i < count; ++i) {
             if (_isValidCoverage(asn, claimed[i])) services[valid++] = claimed[i];
         }
-        // Shrink the array to the valid entries.
+        // Shrink the array to the valid entries: cheaper than a second pass and a copy.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(services, valid)
         }

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
   report.heading("4. Each provider verifies ownership on chain and acknowledges; the escrow pays it");
   for (const event of bought.events) {
-    const provider = (await system.directory.providerOf(event.service)) as string;
+    const provider = (await system.directory.providerOf(event.service));
     const signer = signers.find((s) => s.address === provider)!;
     const providerMarket = market.as(signer);
     const verdict = await verifyRequest(event, new RegistryClient(system.registry.connect(signer)));
