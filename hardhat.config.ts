@@ -2,6 +2,7 @@ import path from "node:path";
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
+import type { HttpNetworkUserConfig, NetworksUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 
 import "./tasks";
@@ -32,6 +33,24 @@ subtask(
 
 const env = process.env;
 
+/** A production network (e.g. a Besu QBFT consortium chain), configured only from the environment. */
+function consortiumNetwork(): NetworksUserConfig {
+  const url = env.CONSORTIUM_RPC_URL;
+  if (url === undefined || url === "") return {};
+  const chainIdText = env.CONSORTIUM_CHAIN_ID;
+  if (chainIdText !== undefined && !/^\d+$/.test(chainIdText)) {
+    throw new Error(`CONSORTIUM_CHAIN_ID is "${chainIdText}", not a whole number.`);
+  }
+  const accounts: HttpNetworkUserConfig["accounts"] = env.CONSORTIUM_PRIVATE_KEY
+    ? [env.CONSORTIUM_PRIVATE_KEY]
+    : env.CONSORTIUM_MNEMONIC
+      ? { mnemonic: env.CONSORTIUM_MNEMONIC }
+      : "remote";
+  return {
+    consortium: { url, chainId: chainIdText === undefined ? undefined : Number(chainIdText), accounts },
+  };
+}
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -47,6 +66,7 @@ const config: HardhatUserConfig = {
     },
     localhost: { url: "http://127.0.0.1:8545" },
     anvil: { url: env.ANVIL_URL ?? "http://127.0.0.1:8545" },
+    ...consortiumNetwork(),
   },
   gasReporter: {
     enabled: env.REPORT_GAS === "true",

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
   report.heading("4. Each provider verifies ownership on chain and acknowledges; the escrow pays it");
   for (const event of bought.events) {
-    const provider = (await system.directory.providerOf(event.service));
+    const provider = await system.directory.providerOf(event.service);
     const signer = signers.find((s) => s.address === provider)!;
     const providerMarket = market.as(signer);
     const verdict = await verifyRequest(event, new RegistryClient(system.registry.connect(signer)));
@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   report.line(`time from attack report to last acknowledgement: ${Date.now() - started} ms`);
 
   report.heading("5. A refused request: the victim asks to filter traffic to a prefix it does not hold");
+  const nonceBefore = await victim.getNonce();
+  const balanceBefore = await system.token.balanceOf(victimAddress);
   try {
     await market.request({
       service: services.alpha,
@@ -111,8 +113,12 @@ async function main(): Promise<void> {
     });
     throw new Error("unexpected: the registry accepted a foreign prefix");
   } catch (error) {
-    report.line(`  refused, nothing sent, nothing paid: ${toOperatorError(error).message}`);
+    report.line(`  refused: ${toOperatorError(error).message}`);
   }
+  if ((await victim.getNonce()) !== nonceBefore || (await system.token.balanceOf(victimAddress)) !== balanceBefore) {
+    throw new Error("unexpected: the refused request was sent or moved tokens");
+  }
+  report.line("  no transaction was sent (the victim's nonce is unchanged) and nothing was paid.");
 
   report.heading("6. A rejected request: Delta's scrubbing centre is full; the escrow is refunded");
   const scrubbing = await market.request({

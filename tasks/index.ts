@@ -1,2 +1,5 @@
 // Operator tasks are registered here, one file per area.
-export {};
+import "./registry";
+import "./service";
+import "./mitigation";
+import "./token";

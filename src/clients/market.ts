@@ -9,8 +9,9 @@ import {
   type ServiceDirectory,
 } from "../../typechain-types";
 import { parseAsn } from "../asn";
-import { OperatorError, explained } from "../errors";
+import { OperatorError, explained, toOperatorError } from "../errors";
 import { parseAddress, parsePrefix, type Prefix } from "../prefix";
+import { PreflightSigner } from "./preflight";
 import { parseAccount } from "./registry";
 import { send } from "./tx";
 
@@ -106,6 +107,19 @@ function asPrefix(value: string | Prefix, allowAddress = false): Prefix {
   return typeof value === "string" ? parsePrefix(value, { allowAddress }) : value;
 }
 
+/**
+ * Simulates a request before any approval is sent: the contracts check everything else before
+ * they pull the escrow, so a missing allowance is the only refusal that approving can cure.
+ */
+async function simulateBeforeApproving(simulate: () => Promise<unknown>): Promise<void> {
+  try {
+    await simulate();
+  } catch (error) {
+    const explained = toOperatorError(error);
+    if (explained.errorName !== "ERC20InsufficientAllowance") throw explained;
+  }
+}
+
 /** Converts an order to the contract's parameters, validating every field first. */
 export function toRequestParams(order: MitigationOrder): IProviderServiceContract.RequestParamsStruct {
   const target = asPrefix(order.target);
@@ -166,15 +180,16 @@ export function toRequestedEvent(
 export class MarketClient {
   readonly directory: ServiceDirectory;
   readonly token: MitigationToken;
+  readonly runner: Signer;
 
-  /** A client acting as `runner`: every transaction it sends is signed by it. */
-  constructor(
-    directory: ServiceDirectory,
-    token: MitigationToken,
-    readonly runner: Signer,
-  ) {
-    this.directory = directory.connect(runner);
-    this.token = token.connect(runner);
+  /**
+   * A client acting as `signer`. Every transaction is simulated first (PreflightSigner), so a
+   * call the contracts would refuse is never sent, on any network.
+   */
+  constructor(directory: ServiceDirectory, token: MitigationToken, signer: Signer) {
+    this.runner = signer instanceof PreflightSigner ? signer : new PreflightSigner(signer);
+    this.directory = directory.connect(this.runner);
+    this.token = token.connect(this.runner);
   }
 
   /** The same client acting as another account. */
@@ -285,6 +300,7 @@ export class MarketClient {
   async request(order: MitigationOrder): Promise<{ event: RequestedEvent; receipt: ContractTransactionReceipt }> {
     const params = toRequestParams(order);
     const service = this.service(order.service);
+    await simulateBeforeApproving(() => service.request.staticCall(params));
     await this.ensureAllowance(order.service, order.maxPrice);
     const receipt = await send(() => service.request(params));
     const [event] = requestedEvents(receipt);
@@ -304,6 +320,7 @@ export class MarketClient {
       params: toRequestParams(order),
     }));
     const total = orders.reduce((sum, o) => sum + o.maxPrice, 0n);
+    await simulateBeforeApproving(() => this.directory.requestMany.staticCall(requests));
     await this.ensureAllowance(await this.directory.getAddress(), total);
     const receipt = await send(() => this.directory.requestMany(requests));
     return { events: requestedEvents(receipt), receipt };

@@ -1,0 +1,54 @@
+/**
+ * A signer that estimates gas before sending. Hardhat's signers send without estimating, and
+ * Hardhat networks then mine a transaction the contract refuses (nonce used, gas spent); this
+ * signer surfaces the refusal as the estimate's error instead, so nothing is sent. Wrap a
+ * NonceManager in it, not the other way round, so a refused call does not consume a nonce.
+ */
+import {
+  AbstractSigner,
+  type Provider,
+  type Signer,
+  type TransactionRequest,
+  type TransactionResponse,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
+
+export class PreflightSigner extends AbstractSigner {
+  constructor(readonly signer: Signer) {
+    super(signer.provider);
+  }
+
+  connect(provider: Provider | null): PreflightSigner {
+    return new PreflightSigner(this.signer.connect(provider));
+  }
+
+  getAddress(): Promise<string> {
+    return this.signer.getAddress();
+  }
+
+  async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
+    if (tx.gasLimit !== undefined && tx.gasLimit !== null) return this.signer.sendTransaction(tx);
+    // Simulated against the latest block first: anvil estimates against its "pending" state,
+    // which can lag a transaction it has just mined, and would let a refused call through.
+    await this.signer.call({ ...tx, blockTag: "latest" });
+    const gasLimit = await this.signer.estimateGas(tx);
+    return this.signer.sendTransaction({ ...tx, gasLimit });
+  }
+
+  signTransaction(tx: TransactionRequest): Promise<string> {
+    return this.signer.signTransaction(tx);
+  }
+
+  signMessage(message: string | Uint8Array): Promise<string> {
+    return this.signer.signMessage(message);
+  }
+
+  signTypedData(
+    domain: TypedDataDomain,
+    types: Record<string, TypedDataField[]>,
+    value: Record<string, unknown>,
+  ): Promise<string> {
+    return this.signer.signTypedData(domain, types, value);
+  }
+}

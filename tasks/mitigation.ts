@@ -1,0 +1,236 @@
+/** `npx hardhat mitigation <task>`: the request life cycle, for victims and providers. */
+import { scope, types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+
+import { parseAccount } from "../src/clients/registry";
+import { formatTokens, parseTokens } from "../src/format";
+import {
+  parseAckWindow,
+  parseCounter,
+  parseDotsStatus,
+  parseDuration,
+  parseList,
+  parseOfferingId,
+  parseRating,
+  parseRejectReason,
+  parseRequestId,
+} from "../src/input";
+import { requestFromReport, requestMitigation } from "../src/operator/mitigation";
+import type { RequestedEvent } from "../src/clients/market";
+import { formatPrefix, parsePrefix } from "../src/prefix";
+import { readAttackReport } from "../src/victim/attackReport";
+import { operator, operatorAction, operatorTask, txInfo, txText, type CommonArgs } from "./lib";
+
+const mitigation = scope("mitigation", "Mitigation requests: buy, acknowledge, reject, reclaim, report, rate");
+
+interface RequestArgs extends CommonArgs {
+  report?: string;
+  service?: string;
+  offering?: string;
+  target?: string;
+  sources?: string;
+  duration?: string;
+  maxPrice?: string;
+  ackWindow: string;
+}
+
+async function chainNow(hre: HardhatRuntimeEnvironment): Promise<number> {
+  const block = await hre.ethers.provider.getBlock("latest");
+  if (block === null) throw new Error("The node returned no latest block.");
+  return block.timestamp;
+}
+
+/** A request event with its prefixes as CIDR text. */
+function describeEvent(e: RequestedEvent) {
+  return { ...e, target: formatPrefix(e.target), sources: e.sources.map((p) => formatPrefix(p)) };
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined) throw new Error(`${flag} is required unless you give --report.`);
+  return value;
+}
+
+operatorTask(mitigation, "request", "Buys mitigation from one service, or from every service an attack report needs")
+  .addOptionalParam(
+    "report",
+    "A DOTS-style attack report (JSON): target, lifetime, topTalkers",
+    undefined,
+    types.string,
+  )
+  .addOptionalParam("service", "The service contract", undefined, types.string)
+  .addOptionalParam("offering", "The offering id", undefined, types.string)
+  .addOptionalParam("target", "The attacked prefix, which you hold", undefined, types.string)
+  .addOptionalParam("sources", "Attack source prefixes or addresses, separated by commas", undefined, types.string)
+  .addOptionalParam("duration", "Seconds of mitigation", undefined, types.string)
+  .addOptionalParam("maxPrice", "The most to pay, in tokens (with --report: per provider)", undefined, types.string)
+  .addOptionalParam("ackWindow", "Seconds the provider has to acknowledge (at most 86400)", "600", types.string)
+  .setAction(
+    operatorAction(async (args: RequestArgs, hre) => {
+      const ackWindow = parseAckWindow(args.ackWindow);
+      if (args.report !== undefined) {
+        const single = [args.service, args.offering, args.target, args.sources, args.duration];
+        if (single.some((v) => v !== undefined)) {
+          throw new Error("Give either --report or --service/--offering/--target/--sources/--duration, not both.");
+        }
+        const report = readAttackReport(args.report);
+        const maxPricePerOrder = args.maxPrice === undefined ? undefined : parseTokens(args.maxPrice);
+        const op = await operator(hre, args.from);
+        const now = await chainNow(hre);
+        const bought = await requestFromReport(op, report, { ackWindow, now, maxPricePerOrder });
+        const lines = bought.events.map(
+          (e) =>
+            `  request ${e.requestId} at ${e.service}: ${e.sources.length} source(s), ${formatTokens(e.price)} escrowed`,
+        );
+        const skipped = bought.unserved.map((u) => `  not served: ${u.source}: ${u.reason}`);
+        return {
+          data: { requests: bought.events.map(describeEvent), unserved: bought.unserved },
+          text: [
+            `Requested mitigation of ${report.target} from ${bought.events.length} service(s):`,
+            ...lines,
+            ...skipped,
+          ].join("\n"),
+        };
+      }
+      const service = parseAccount(required(args.service, "--service"), "service");
+      const offeringId = parseOfferingId(required(args.offering, "--offering"));
+      const target = parsePrefix(required(args.target, "--target"));
+      const sources = parseList(required(args.sources, "--sources"), "attack source").map((s) =>
+        parsePrefix(s, { allowAddress: true }),
+      );
+      const duration = parseDuration(required(args.duration, "--duration"));
+      const maxPrice = parseTokens(required(args.maxPrice, "--max-price"));
+      const op = await operator(hre, args.from);
+      const ackDeadline = (await chainNow(hre)) + ackWindow;
+      const event = await requestMitigation(op, {
+        service,
+        offeringId,
+        target,
+        sources,
+        duration,
+        maxPrice,
+        ackDeadline,
+      });
+      return {
+        data: { requests: [describeEvent(event)], unserved: [] },
+        text: `Requested mitigation of ${formatPrefix(target)} from ${service}: request ${event.requestId}, ${formatTokens(event.price)} escrowed until ${new Date(event.ackDeadline * 1000).toISOString()} (tx ${event.transactionHash}, block ${event.blockNumber}).`,
+      };
+    }),
+  );
+
+interface RequestRef extends CommonArgs {
+  service: string;
+  id: string;
+}
+
+function requestTask(name: string, description: string) {
+  return operatorTask(mitigation, name, description)
+    .addOptionalParam("service", "The service contract", undefined, types.string)
+    .addOptionalParam("id", "The request id", undefined, types.string);
+}
+
+function parseRef(args: RequestRef): { service: string; requestId: bigint } {
+  return { service: parseAccount(args.service, "service"), requestId: parseRequestId(args.id) };
+}
+
+requestTask("status", "Shows a request").setAction(
+  operatorAction(["service", "id"], async (args: RequestRef, hre) => {
+    const { service, requestId } = parseRef(args);
+    const op = await operator(hre, args.from);
+    const r = await op.market.getRequest(service, requestId);
+    if (r.status === "none") throw new Error(`Request ${requestId} does not exist at ${service}.`);
+    const when = (t: number) => new Date(t * 1000).toISOString();
+    const running = r.startedAt > 0 ? `, runs ${when(r.startedAt)} to ${when(r.endsAt)}` : "";
+    const pending = r.status === "pending" ? `, to be acknowledged by ${when(r.ackDeadline)}` : "";
+    const rating = r.rating > 0 ? `, rated ${r.rating}/5` : "";
+    return {
+      data: r,
+      text: `Request ${requestId} at ${service} is ${r.status}: ${formatTokens(r.price)} for ${r.duration} s of offering ${r.offeringId}, by ${r.requester}${pending}${running}${rating}.`,
+    };
+  }),
+);
+
+for (const [name, description, verb] of [
+  ["acknowledge", "Acknowledges a request and is paid (provider)", "Acknowledged"],
+  ["reclaim", "Takes back the escrow of a request not acknowledged in time (requester)", "Reclaimed"],
+  ["withdraw", "Ends a running mitigation (provider)", "Withdrew"],
+] as const) {
+  requestTask(name, description).setAction(
+    operatorAction(["service", "id"], async (args: RequestRef, hre) => {
+      const { service, requestId } = parseRef(args);
+      const op = await operator(hre, args.from);
+      const receipt =
+        name === "acknowledge"
+          ? await op.market.acknowledge(service, requestId)
+          : name === "reclaim"
+            ? await op.market.reclaim(service, requestId)
+            : await op.market.withdraw(service, requestId);
+      const r = await op.market.getRequest(service, requestId);
+      return {
+        data: { service, requestId, status: r.status, ...txInfo(receipt) },
+        text: `${verb} request ${requestId} at ${service}; it is now ${r.status}${txText(receipt)}.`,
+      };
+    }),
+  );
+}
+
+requestTask("reject", "Rejects a request and refunds the requester (provider)")
+  .addOptionalParam(
+    "reason",
+    "unspecified, capacity, policy, notVerified, sourcesNotInNetwork or a code",
+    "0",
+    types.string,
+  )
+  .setAction(
+    operatorAction(["service", "id"], async (args: RequestRef & { reason: string }, hre) => {
+      const { service, requestId } = parseRef(args);
+      const reason = parseRejectReason(args.reason);
+      const op = await operator(hre, args.from);
+      const receipt = await op.market.reject(service, requestId, reason);
+      return {
+        data: { service, requestId, reason, ...txInfo(receipt) },
+        text: `Rejected request ${requestId} at ${service} (reason ${reason}); the escrow went back to the requester${txText(receipt)}.`,
+      };
+    }),
+  );
+
+requestTask("report-status", "Reports a mitigation's DOTS status and efficacy (provider)")
+  .addOptionalParam(
+    "status",
+    "inProgress, successfullyMitigated, attackStopped, … or 1 to 8 (RFC 9132)",
+    undefined,
+    types.string,
+  )
+  .addOptionalParam("bytesDropped", "Attack bytes dropped so far", "0", types.string)
+  .addOptionalParam("packetsDropped", "Attack packets dropped so far", "0", types.string)
+  .setAction(
+    operatorAction(
+      ["service", "id", "status"],
+      async (args: RequestRef & { status: string; bytesDropped: string; packetsDropped: string }, hre) => {
+        const { service, requestId } = parseRef(args);
+        const status = parseDotsStatus(args.status);
+        const bytes = parseCounter(args.bytesDropped, "count of bytes dropped");
+        const packets = parseCounter(args.packetsDropped, "count of packets dropped");
+        const op = await operator(hre, args.from);
+        const receipt = await op.market.reportStatus(service, requestId, status, bytes, packets);
+        return {
+          data: { service, requestId, status, bytesDropped: bytes, packetsDropped: packets, ...txInfo(receipt) },
+          text: `Reported status ${status} for request ${requestId} at ${service}${txText(receipt)}.`,
+        };
+      },
+    ),
+  );
+
+requestTask("rate", "Rates a mitigation from 1 to 5 (requester)")
+  .addOptionalParam("rating", "1 (poor) to 5 (excellent)", undefined, types.string)
+  .setAction(
+    operatorAction(["service", "id", "rating"], async (args: RequestRef & { rating: string }, hre) => {
+      const { service, requestId } = parseRef(args);
+      const rating = parseRating(args.rating);
+      const op = await operator(hre, args.from);
+      const receipt = await op.market.rate(service, requestId, rating);
+      return {
+        data: { service, requestId, rating, ...txInfo(receipt) },
+        text: `Rated request ${requestId} at ${service} ${rating}/5${txText(receipt)}.`,
+      };
+    }),
+  );

@@ -1,0 +1,148 @@
+/**
+ * The same flow over JSON-RPC against anvil, an independent EVM implementation: deploy, register,
+ * request → acknowledge → pay, with the src/ clients and plain ethers wallets.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager } from "ethers";
+
+import { MarketClient } from "../src/clients/market";
+import { PreflightSigner } from "../src/clients/preflight";
+import { RegistryClient } from "../src/clients/registry";
+import { TokenClient } from "../src/clients/token";
+import { deploySystem } from "../src/deploy";
+import { parseTokens } from "../src/format";
+import { requestMitigation } from "../src/operator/mitigation";
+
+const ANVIL = path.join(__dirname, "..", "node_modules", ".bin", "anvil");
+const MNEMONIC = "test test test test test test test test test test test junk";
+
+/** A TCP port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until the node answers eth_chainId, or fails after `timeoutMs`. */
+async function waitForNode(provider: JsonRpcProvider, anvil: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (anvil.exitCode !== null) throw new Error(`anvil exited with code ${anvil.exitCode}`);
+    try {
+      await provider.send("eth_chainId", []);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Account `index` of anvil's default mnemonic, with local nonces and gas estimated before sending. */
+function wallet(provider: JsonRpcProvider, index: number): PreflightSigner {
+  const phrase = Mnemonic.fromPhrase(MNEMONIC);
+  const signer = HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${index}`).connect(provider);
+  return new PreflightSigner(new NonceManager(signer));
+}
+
+describe("anvil integration (JSON-RPC)", function () {
+  let anvil: ChildProcess | undefined;
+  let provider: JsonRpcProvider | undefined;
+
+  before(async function () {
+    if (!existsSync(ANVIL)) {
+      console.log(`    (skipped: no anvil binary at ${ANVIL}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
+      this.skip();
+    }
+    const port = await freePort();
+    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", MNEMONIC], { stdio: "ignore" });
+    const network = Network.from(31337);
+    provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
+    provider.pollingInterval = 50;
+    await waitForNode(provider, anvil);
+  });
+
+  after(function () {
+    provider?.destroy();
+    anvil?.kill();
+  });
+
+  it("deploys and runs request → acknowledge → pay", async function () {
+    const rpc = provider!;
+    const [admin, victim, provider_] = [wallet(rpc, 0), wallet(rpc, 1), wallet(rpc, 2)];
+    const [adminAddress, victimAddress, providerAddress] = await Promise.all(
+      [admin, victim, provider_].map((w) => w.getAddress()),
+    );
+    const system = await deploySystem(admin);
+    const registry = new RegistryClient(system.registry);
+    const token = new TokenClient(system.token);
+
+    await registry.registerParticipant(victimAddress, "Victim Net");
+    await registry.registerParticipant(providerAddress, "Provider Net");
+    await registry.assignAsn(64500, victimAddress);
+    await registry.assignAsn(64501, providerAddress);
+    await registry.allocate("198.51.100.0/24", victimAddress, 64500);
+    await registry.allocate("203.0.113.0/24", providerAddress, 64501);
+    await token.mint(victimAddress, parseTokens("100"));
+    expect(await registry.participant(adminAddress)).to.include({ status: "none" });
+
+    const providerMarket = new MarketClient(system.directory, system.token, provider_);
+    const serviceAddress = await providerMarket.createService();
+    const offeringId = await providerMarket.addOffering({
+      kind: "flow-filtering",
+      pricePerHour: parseTokens("10"),
+      maxDuration: 3600,
+      capacity: 10,
+    });
+    await providerMarket.addCoverage([64501]);
+    expect(await providerMarket.servicesForAddress("203.0.113.9")).to.deep.equal({
+      originAsn: 64501,
+      services: [serviceAddress],
+    });
+
+    const victimMarket = new MarketClient(system.directory, system.token, victim);
+    const latest = await rpc.getBlock("latest");
+    const event = await requestMitigation(
+      { registry: new RegistryClient(system.registry.connect(victim)), market: victimMarket },
+      {
+        service: serviceAddress,
+        offeringId,
+        target: "198.51.100.0/24",
+        sources: ["203.0.113.9", "203.0.113.64/26"],
+        duration: 900,
+        maxPrice: parseTokens("5"),
+        ackDeadline: latest!.timestamp + 600,
+      },
+    );
+    expect(event.price).to.equal(parseTokens("2.5"));
+    expect((await victimMarket.getRequest(serviceAddress, event.requestId)).status).to.equal("pending");
+    expect(await token.balanceOf(serviceAddress)).to.equal(parseTokens("2.5"));
+
+    await providerMarket.acknowledge(serviceAddress, event.requestId);
+    const request = await providerMarket.getRequest(serviceAddress, event.requestId);
+    expect(request.status).to.equal("acknowledged");
+    expect(request.endsAt - request.startedAt).to.equal(900);
+    expect(await token.balanceOf(providerAddress)).to.equal(parseTokens("2.5"));
+    expect(await token.balanceOf(victimAddress)).to.equal(parseTokens("97.5"));
+    expect(await token.balanceOf(serviceAddress)).to.equal(0n);
+
+    // A refused call is an error sentence, not a mined failure: the gas estimate catches it.
+    const nonce = await rpc.getTransactionCount(providerAddress);
+    let message = "";
+    await providerMarket.acknowledge(serviceAddress, event.requestId).catch((error: Error) => {
+      message = error.message;
+    });
+    expect(message).to.equal(`Request ${event.requestId} is acknowledged, so this cannot be done.`);
+    expect(await rpc.getTransactionCount(providerAddress)).to.equal(nonce);
+  });
+});
