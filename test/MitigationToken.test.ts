@@ -199,11 +199,9 @@ describe("MitigationToken", function () {
         const values = await permitFor(token, alice, bob);
         const { v, r, s } = await signPermit(token, alice, values);
         await token.connect(carol).permit(alice.address, bob.address, values.value, values.deadline, v, r, s);
-        await expect(token.connect(bob).transferFrom(alice.address, carol.address, values.value)).to.changeTokenBalances(
-          token,
-          [alice, carol],
-          [-values.value, values.value],
-        );
+        await expect(
+          token.connect(bob).transferFrom(alice.address, carol.address, values.value),
+        ).to.changeTokenBalances(token, [alice, carol], [-values.value, values.value]);
       });
     });
 

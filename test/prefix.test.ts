@@ -132,7 +132,9 @@ describe("src/prefix", function () {
       });
 
       it('rejects "/33" for its missing address', function () {
-        expect(prefixErrorOf(() => parsePrefix("/33"))).to.equal('"/33" is not a prefix: the address before "/" is missing.');
+        expect(prefixErrorOf(() => parsePrefix("/33"))).to.equal(
+          '"/33" is not a prefix: the address before "/" is missing.',
+        );
       });
 
       it('rejects "1.2.3" as not an IP address', function () {

@@ -4,10 +4,9 @@
  */
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { Result } from "ethers";
 
 import { parsePrefix } from "../../src/prefix";
-import type { MitigationToken, PrefixRegistry } from "../../typechain-types";
+import type { IPrefixRegistry, MitigationToken, PrefixRegistry } from "../../typechain-types";
 
 export const TOKEN_NAME = "Mitigation Token";
 export const TOKEN_SYMBOL = "MIT";
@@ -55,7 +54,12 @@ export async function namedSigners(): Promise<NamedSigners> {
 export async function deployFoundation(): Promise<Foundation> {
   const signers = await namedSigners();
   const { admin, minter, registrar1, registrar2 } = signers;
-  const token = await ethers.deployContract("MitigationToken", [TOKEN_NAME, TOKEN_SYMBOL, admin.address, minter.address]);
+  const token = await ethers.deployContract("MitigationToken", [
+    TOKEN_NAME,
+    TOKEN_SYMBOL,
+    admin.address,
+    minter.address,
+  ]);
   const registry = await ethers.deployContract("PrefixRegistry", [
     admin.address,
     [registrar1.address, registrar2.address],
@@ -99,26 +103,15 @@ export interface PlainRoute {
   delegated: boolean;
 }
 
-/**
- * Converts a `Route` returned by the registry into a `PlainRoute`.
- *
- * The struct has a field named `length`, which collides with the array `length` of an ethers
- * `Result`: TypeChain's `RouteStructOutput` collapses to `never`, and `route.length` is 5 at run
- * time. So the fields are read by position, and checked.
- */
-export function plainRoute(route: Result): PlainRoute {
-  const fields: unknown[] = route.toArray();
-  const [network, length, originAsn, holder, delegated] = fields;
-  if (
-    typeof network !== "bigint" ||
-    typeof length !== "bigint" ||
-    typeof originAsn !== "bigint" ||
-    typeof holder !== "string" ||
-    typeof delegated !== "boolean"
-  ) {
-    throw new TypeError(`not a registry Route: ${String(route)}`);
-  }
-  return { network, length: Number(length), originAsn: Number(originAsn), holder, delegated };
+/** Converts a `Route` returned by the registry into a `PlainRoute`. */
+export function plainRoute(route: IPrefixRegistry.RouteStructOutput): PlainRoute {
+  return {
+    network: route.network,
+    length: Number(route.prefixLength),
+    originAsn: Number(route.originAsn),
+    holder: route.holder,
+    delegated: route.delegated,
+  };
 }
 
 /** The `PlainRoute` the registry should return for a prefix given in CIDR text. */
