@@ -1,11 +1,10 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import type { HttpNetworkUserConfig, NetworksUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
-
-import "./tasks";
 
 /** The one compiler version of the project, pinned to the `solc` npm package in package.json. */
 const SOLC_VERSION = "0.8.28";
@@ -30,6 +29,13 @@ subtask(
     };
   },
 );
+
+// The operator tasks use the TypeChain types, which the first compile generates: on a fresh clone
+// `npm run build` (or `npm test`, which compiles first) must run before they are available.
+if (existsSync(path.join(__dirname, "typechain-types", "index.ts"))) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("./tasks");
+}
 
 const env = process.env;
 
