@@ -2,39 +2,10 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { TypedDataDomain } from "ethers";
 
 import type { MitigationToken } from "../typechain-types";
+import { PERMIT_TYPES, permitDomain, signPermit, type PermitValues } from "../src/clients/permit";
 import { TOKEN_NAME, TOKEN_SYMBOL, deployFoundation } from "./helpers/fixtures";
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
-interface PermitValues {
-  owner: string;
-  spender: string;
-  value: bigint;
-  nonce: bigint;
-  deadline: bigint;
-}
-
-async function permitDomain(token: MitigationToken): Promise<TypedDataDomain> {
-  const { chainId } = await ethers.provider.getNetwork();
-  return { name: TOKEN_NAME, version: "1", chainId, verifyingContract: await token.getAddress() };
-}
-
-/** `signer` signs an ERC-2612 permit for `values` (owner, spender, value, nonce, deadline). */
-async function signPermit(token: MitigationToken, signer: HardhatEthersSigner, values: PermitValues) {
-  const signature = await signer.signTypedData(await permitDomain(token), PERMIT_TYPES, values);
-  return ethers.Signature.from(signature);
-}
 
 describe("MitigationToken", function () {
   async function deployWithBalances() {
@@ -166,7 +137,7 @@ describe("MitigationToken", function () {
 
   describe("#permit", function () {
     async function permitFor(token: MitigationToken, owner: HardhatEthersSigner, spender: HardhatEthersSigner) {
-      const values: PermitValues = {
+      const values: Required<PermitValues> = {
         owner: owner.address,
         spender: spender.address,
         value: ethers.parseEther("100"),
@@ -178,7 +149,7 @@ describe("MitigationToken", function () {
 
     it("uses the EIP-712 domain of the token name, version 1", async function () {
       const { token } = await loadFixture(deployFoundation);
-      const domain = await permitDomain(token);
+      const domain = await permitDomain(token, ethers.provider);
       expect(await token.DOMAIN_SEPARATOR()).to.equal(ethers.TypedDataEncoder.hashDomain(domain));
     });
 
@@ -213,7 +184,7 @@ describe("MitigationToken", function () {
         await token.permit(alice.address, bob.address, values.value, values.deadline, v, r, s);
         // The contract now hashes nonce + 1, so the signature recovers to some other address.
         const recovered = ethers.verifyTypedData(
-          await permitDomain(token),
+          await permitDomain(token, ethers.provider),
           PERMIT_TYPES,
           { ...values, nonce: values.nonce + 1n },
           ethers.Signature.from({ v, r, s }),
@@ -256,7 +227,7 @@ describe("MitigationToken", function () {
         const { v, r, s } = await signPermit(token, alice, values);
         const inflated = values.value * 2n;
         const recovered = ethers.verifyTypedData(
-          await permitDomain(token),
+          await permitDomain(token, ethers.provider),
           PERMIT_TYPES,
           { ...values, value: inflated },
           ethers.Signature.from({ v, r, s }),

@@ -107,6 +107,11 @@ function asPrefix(value: string | Prefix, allowAddress = false): Prefix {
   return typeof value === "string" ? parsePrefix(value, { allowAddress }) : value;
 }
 
+/** The price of `duration` seconds at `pricePerHour`, rounded up as the contract rounds it. */
+export function priceOf(pricePerHour: bigint, duration: number): bigint {
+  return (pricePerHour * BigInt(duration) + 3599n) / 3600n;
+}
+
 /**
  * Simulates a request before any approval is sent: the contracts check everything else before
  * they pull the escrow, so a missing allowance is the only refusal that approving can cure.

@@ -3,7 +3,7 @@
  * services covering that AS → per AS, the cheapest active offering that sells the duration. Sources
  * with no registered prefix or no provider are reported, never dropped.
  */
-import type { MarketClient, MitigationOrder } from "../clients/market";
+import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
@@ -124,7 +124,7 @@ async function cheapest(
     }
     for (const o of offerings) {
       if (!o.active || o.maxDuration < duration) continue;
-      const price = (o.pricePerHour * BigInt(duration) + 3599n) / 3600n;
+      const price = priceOf(o.pricePerHour, duration);
       if (!best || price < best.price) best = { service, offeringId: o.id, price };
     }
   }

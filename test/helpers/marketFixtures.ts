@@ -8,10 +8,11 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { BigNumberish, Signature } from "ethers";
 
+import { signPermit as signPermitFor } from "../../src/clients/permit";
 import { parsePrefix } from "../../src/prefix";
 import type { MitigationToken, PrefixRegistry, ProviderServiceContract, ServiceDirectory } from "../../typechain-types";
 import type { IProviderServiceContract } from "../../typechain-types/contracts/ProviderServiceContract";
-import { TOKEN_NAME, deployFoundation } from "./fixtures";
+import { deployFoundation } from "./fixtures";
 
 export type IpPrefixStruct = IProviderServiceContract.IpPrefixStruct;
 export type RequestParamsStruct = IProviderServiceContract.RequestParamsStruct;
@@ -301,16 +302,6 @@ export function requestIdOf(requester: string, sequence: bigint | number): bigin
   return (BigInt(requester) << 64n) | BigInt(sequence);
 }
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
 /** `owner` signs an ERC-2612 permit letting `spender` take `value` until `deadline`. */
 export async function signPermit(
   token: MitigationToken,
@@ -319,15 +310,5 @@ export async function signPermit(
   value: bigint,
   deadline: bigint,
 ): Promise<Signature> {
-  const { chainId } = await ethers.provider.getNetwork();
-  const domain = { name: TOKEN_NAME, version: "1", chainId, verifyingContract: await token.getAddress() };
-  const nonce = await token.nonces(owner.address);
-  const signature = await owner.signTypedData(domain, PERMIT_TYPES, {
-    owner: owner.address,
-    spender,
-    value,
-    nonce,
-    deadline,
-  });
-  return ethers.Signature.from(signature);
+  return signPermitFor(token, owner, { spender, value, deadline });
 }
