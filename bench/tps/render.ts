@@ -1,0 +1,36 @@
+/**
+ * Re-renders bench/results/tps-<node>.md and .svg from its JSON (after a change to the report's
+ * layout or diagnosis): `node --require ts-node/register/transpile-only bench/tps/render.ts anvil`.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import prettier from "prettier";
+
+import { chart, diagnose, markdown, targets, type BenchResult } from "./report";
+
+async function main(): Promise<void> {
+  const node = process.argv[2] ?? "anvil";
+  const base = path.join(__dirname, "..", "results", `tps-${node}`);
+  const result = JSON.parse(await readFile(`${base}.json`, "utf8")) as BenchResult;
+  const { mitigation, erc20 } = result;
+  // Figures derived from others, recomputed: the offered rate is the planned one.
+  const slots = Number(result.config.warmup) + Number(result.config.duration);
+  mitigation.profile.offeredPerSecond = mitigation.sent / slots;
+  erc20.profile.offeredPerSecond = erc20.sent / slots;
+  result.targets = targets(mitigation, result.ratio);
+  result.diagnosis = [
+    ...diagnose(mitigation, result.machine.cores).map((line) => `mitigation: ${line}`),
+    ...diagnose(erc20, result.machine.cores).map((line) => `ERC-20: ${line}`),
+  ];
+  const format = async (file: string, text: string) =>
+    writeFile(file, await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file }));
+  await format(`${base}.json`, JSON.stringify(result, null, 2));
+  await format(`${base}.md`, markdown(result));
+  await writeFile(`${base}.svg`, chart(result));
+  console.log(markdown(result));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
