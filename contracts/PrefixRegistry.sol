@@ -69,12 +69,19 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         string calldata name,
         string calldata metadataURI
     ) external onlyRole(REGISTRAR_ROLE) {
-        if (account == address(0)) revert PrefixRegistryZeroAddress();
-        if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
-        if (_status[account] != ParticipantStatus.None) revert PrefixRegistryAlreadyRegistered(account);
-        _status[account] = ParticipantStatus.Active;
-        _identity[account] = Identity(name, metadataURI);
-        emit ParticipantRegistered(account, name, metadataURI, msg.sender);
+        _registerParticipant(account, name, metadataURI);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function registerParticipantBatch(
+        ParticipantRegistration[] calldata registrations
+    ) external onlyRole(REGISTRAR_ROLE) {
+        uint256 count = registrations.length;
+        if (count == 0) revert PrefixRegistryEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            ParticipantRegistration calldata r = registrations[i];
+            _registerParticipant(r.account, r.name, r.metadataURI);
+        }
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -120,12 +127,16 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
 
     /// @inheritdoc IPrefixRegistry
     function assignAsn(uint32 asn, address holder) external onlyRole(REGISTRAR_ROLE) {
-        _requireAssignableAsn(asn);
-        address current = _asnHolder[asn];
-        if (current != address(0)) revert PrefixRegistryAsnAlreadyAssigned(asn, current);
-        _requireActive(holder);
-        _asnHolder[asn] = holder;
-        emit AsnAssigned(asn, holder, msg.sender);
+        _assignAsn(asn, holder);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function assignAsnBatch(AsnAssignment[] calldata assignments) external onlyRole(REGISTRAR_ROLE) {
+        uint256 count = assignments.length;
+        if (count == 0) revert PrefixRegistryEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            _assignAsn(assignments[i].asn, assignments[i].holder);
+        }
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -292,6 +303,24 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     }
 
     // --- internals ------------------------------------------------------------------------
+
+    function _registerParticipant(address account, string calldata name, string calldata metadataURI) private {
+        if (account == address(0)) revert PrefixRegistryZeroAddress();
+        if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
+        if (_status[account] != ParticipantStatus.None) revert PrefixRegistryAlreadyRegistered(account);
+        _status[account] = ParticipantStatus.Active;
+        _identity[account] = Identity(name, metadataURI);
+        emit ParticipantRegistered(account, name, metadataURI, msg.sender);
+    }
+
+    function _assignAsn(uint32 asn, address holder) private {
+        _requireAssignableAsn(asn);
+        address current = _asnHolder[asn];
+        if (current != address(0)) revert PrefixRegistryAsnAlreadyAssigned(asn, current);
+        _requireActive(holder);
+        _asnHolder[asn] = holder;
+        emit AsnAssigned(asn, holder, msg.sender);
+    }
 
     function _allocate(uint128 network, uint8 length, address holder, uint32 originAsn) private {
         _requireCanonical(network, length);

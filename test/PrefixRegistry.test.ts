@@ -178,6 +178,62 @@ describe("PrefixRegistry", function () {
     });
   });
 
+  describe("#registerParticipantBatch", function () {
+    describe("when the caller is not a registrar", function () {
+      it("reverts with AccessControlUnauthorizedAccount", async function () {
+        const { registry, admin, alice } = await loadFixture(deployFoundation);
+        await expect(
+          registry
+            .connect(admin)
+            .registerParticipantBatch([{ account: alice.address, name: "Alice", metadataURI: "" }]),
+        )
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(admin.address, await registry.REGISTRAR_ROLE());
+      });
+    });
+
+    describe("when the batch is empty", function () {
+      it("reverts with PrefixRegistryEmptyBatch", async function () {
+        const { registry, registrar1 } = await loadFixture(deployFoundation);
+        await expect(registry.connect(registrar1).registerParticipantBatch([])).to.be.revertedWithCustomError(
+          registry,
+          "PrefixRegistryEmptyBatch",
+        );
+      });
+    });
+
+    describe("when one entry is invalid", function () {
+      it("reverts with that entry's error and registers none", async function () {
+        const { registry, registrar1, outsider, carol } = await loadFixture(deployFoundation);
+        const batch = [
+          { account: outsider.address, name: "Newcomer", metadataURI: "" },
+          { account: carol.address, name: "", metadataURI: "" },
+        ];
+        await expect(registry.connect(registrar1).registerParticipantBatch(batch))
+          .to.be.revertedWithCustomError(registry, "PrefixRegistryEmptyName")
+          .withArgs(carol.address);
+        expect(await registry.participantStatus(outsider.address)).to.equal(NONE);
+      });
+    });
+
+    describe("when every entry is valid", function () {
+      it("registers each, with an event each", async function () {
+        const { registry, registrar2, outsider, carol } = await loadFixture(deployFoundation);
+        const batch = [
+          { account: outsider.address, name: "Newcomer", metadataURI: "ipfs://new" },
+          { account: carol.address, name: "Carol Carriers", metadataURI: "" },
+        ];
+        await expect(registry.connect(registrar2).registerParticipantBatch(batch))
+          .to.emit(registry, "ParticipantRegistered")
+          .withArgs(outsider.address, "Newcomer", "ipfs://new", registrar2.address)
+          .and.to.emit(registry, "ParticipantRegistered")
+          .withArgs(carol.address, "Carol Carriers", "", registrar2.address);
+        expect(await registry.participant(outsider.address)).to.deep.equal([ACTIVE, "Newcomer", "ipfs://new"]);
+        expect(await registry.participant(carol.address)).to.deep.equal([ACTIVE, "Carol Carriers", ""]);
+      });
+    });
+  });
+
   describe("#updateParticipant", function () {
     describe("when the caller is not a registrar", function () {
       it("reverts with AccessControlUnauthorizedAccount", async function () {
@@ -329,6 +385,58 @@ describe("PrefixRegistry", function () {
       it("returns its status, name and metadata URI", async function () {
         const { registry, bob } = await loadFixture(deployWithParticipants);
         expect(await registry.participant(bob.address)).to.deep.equal([ACTIVE, "Bob Transit", "ipfs://Bob Transit"]);
+      });
+    });
+  });
+
+  describe("#assignAsnBatch", function () {
+    describe("when the caller is not a registrar", function () {
+      it("reverts with AccessControlUnauthorizedAccount", async function () {
+        const { registry, alice } = await loadFixture(deployWithParticipants);
+        await expect(registry.connect(alice).assignAsnBatch([{ asn: UNASSIGNED_ASN, holder: alice.address }]))
+          .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
+          .withArgs(alice.address, await registry.REGISTRAR_ROLE());
+      });
+    });
+
+    describe("when the batch is empty", function () {
+      it("reverts with PrefixRegistryEmptyBatch", async function () {
+        const { registry, registrar1 } = await loadFixture(deployWithParticipants);
+        await expect(registry.connect(registrar1).assignAsnBatch([])).to.be.revertedWithCustomError(
+          registry,
+          "PrefixRegistryEmptyBatch",
+        );
+      });
+    });
+
+    describe("when one entry is a reserved AS number", function () {
+      it("reverts with PrefixRegistryReservedAsn and assigns none", async function () {
+        const { registry, registrar1, alice } = await loadFixture(deployWithParticipants);
+        const batch = [
+          { asn: UNASSIGNED_ASN, holder: alice.address },
+          { asn: 23456, holder: alice.address },
+        ];
+        await expect(registry.connect(registrar1).assignAsnBatch(batch))
+          .to.be.revertedWithCustomError(registry, "PrefixRegistryReservedAsn")
+          .withArgs(23456);
+        expect(await registry.asnHolder(UNASSIGNED_ASN)).to.equal(ethers.ZeroAddress);
+      });
+    });
+
+    describe("when every entry is valid", function () {
+      it("assigns each, with an event each", async function () {
+        const { registry, registrar1, alice, bob } = await loadFixture(deployWithParticipants);
+        const batch = [
+          { asn: UNASSIGNED_ASN, holder: alice.address },
+          { asn: 4200000000, holder: bob.address },
+        ];
+        await expect(registry.connect(registrar1).assignAsnBatch(batch))
+          .to.emit(registry, "AsnAssigned")
+          .withArgs(UNASSIGNED_ASN, alice.address, registrar1.address)
+          .and.to.emit(registry, "AsnAssigned")
+          .withArgs(4200000000, bob.address, registrar1.address);
+        expect(await registry.asnHolder(UNASSIGNED_ASN)).to.equal(alice.address);
+        expect(await registry.asnHolder(4200000000)).to.equal(bob.address);
       });
     });
   });

@@ -39,6 +39,19 @@ interface IPrefixRegistry {
         uint32 originAsn;
     }
 
+    /// @notice One participant of a batch registration.
+    struct ParticipantRegistration {
+        address account;
+        string name;
+        string metadataURI;
+    }
+
+    /// @notice One AS number of a batch assignment.
+    struct AsnAssignment {
+        uint32 asn;
+        address holder;
+    }
+
     /// @notice Emitted when a registrar registers a participant.
     event ParticipantRegistered(address indexed account, string name, string metadataURI, address indexed registrar);
     /// @notice Emitted when a registrar changes a participant's identity.
@@ -112,6 +125,10 @@ interface IPrefixRegistry {
     /// @param metadataURI Where the rest of its identity is published (or a content hash).
     function registerParticipant(address account, string calldata name, string calldata metadataURI) external;
 
+    /// @notice Registers many participants in one transaction (bulk import). Registrar only. All
+    /// or nothing: the first invalid entry reverts the batch with its own error.
+    function registerParticipantBatch(ParticipantRegistration[] calldata registrations) external;
+
     /// @notice Replaces a participant's name and metadata. Registrar only.
     function updateParticipant(address account, string calldata name, string calldata metadataURI) external;
 
@@ -134,6 +151,10 @@ interface IPrefixRegistry {
 
     /// @notice Assigns `asn` to the participant `holder`. Registrar only.
     function assignAsn(uint32 asn, address holder) external;
+
+    /// @notice Assigns many AS numbers in one transaction (bulk import). Registrar only. All or
+    /// nothing: the first invalid entry reverts the batch with its own error.
+    function assignAsnBatch(AsnAssignment[] calldata assignments) external;
 
     /// @notice Moves `asn` to the participant `to`. Registrar only.
     function transferAsn(uint32 asn, address to) external;
