@@ -1,22 +1,28 @@
 /**
- * `npm run demo`: the whole market on Hardhat's in-process network. A small Internet is
- * registered; a victim under attack from three ASes buys mitigation from the providers nearest
- * the sources in one transaction; each provider verifies ownership and acknowledges; tokens move.
- * Then a refused request, a rejected one (refund) and an unanswered one (reclaimed).
+ * `npm run demo`: the whole market on Hardhat's in-process network, run by its agents. A small
+ * Internet is registered; four provider agents (log back end) follow their services; a victim
+ * agent under attack from three ASes buys mitigation from the providers nearest the sources in one
+ * transaction; each provider agent verifies ownership on chain, installs the FlowSpec rules and
+ * acknowledges; tokens move. Then a refused request, a rejected one (Delta's agent is at capacity:
+ * refund) and an unanswered one (Beta's agent is offline: the victim agent reclaims the escrow).
  */
 import hre from "hardhat";
 
-import { MarketClient, REJECT_REASON } from "../src/clients/market";
+import { ProviderAgent } from "../src/agents/provider/agent";
+import { AgentStore } from "../src/agents/provider/store";
+import { describeSummary, VictimAgent, type VictimSummary } from "../src/agents/victim/agent";
+import { LogBackend } from "../src/backends/log";
+import { MarketClient } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";
 import { deploySystem, systemAddresses } from "../src/deploy";
 import { toOperatorError } from "../src/errors";
-import { formatRequestId, formatTokens } from "../src/format";
-import { formatPrefix } from "../src/prefix";
-import { verifyRequest } from "../src/provider/verify";
+import { formatTokens } from "../src/format";
 import { ORGANISATIONS, buildSmallInternet, scenarioAccounts } from "../src/scenario";
 import type { AttackReport } from "../src/victim/attackReport";
-import { planPurchases } from "../src/victim/plan";
 import { Report } from "./lib/report";
+
+/** How often the agents poll the chain (ms); DEMO_POLL_MS overrides it. */
+const POLL_MS = Number(process.env.DEMO_POLL_MS ?? 250);
 
 const ATTACK: AttackReport = {
   target: "203.0.113.10/32",
@@ -25,7 +31,7 @@ const ATTACK: AttackReport = {
     { source: "198.51.100.23", bps: 4.2e9 },
     { source: "198.51.100.77", bps: 1.1e9 },
     { source: "198.51.100.200", bps: 2.5e9 },
-    { source: "2001:db8:2000::66", bps: 3.0e9 },
+    { source: "192.0.2.66", bps: 3.0e9 },
     { source: "192.0.2.200", bps: 0.4e9 },
   ],
 };
@@ -49,9 +55,13 @@ async function main(): Promise<void> {
 
   report.heading("2. A small Internet: two registrars, 11 ASes, IPv4 and IPv6 documentation prefixes");
   const services = await buildSmallInternet(system, accounts, (s) => report.record(s.step, s.gasUsed, s.transactions));
+  const providerName = new Map<string, string>();
   for (const [key, service] of Object.entries(services)) {
-    name.set(service, `${ORGANISATIONS.find((o) => o.key === key)!.name}'s service`);
+    const org = ORGANISATIONS.find((o) => o.key === key)!.name;
+    providerName.set(service, org);
+    name.set(service, `${org}'s service`);
   }
+  const serviceName = (service: string) => providerName.get(service) ?? service;
 
   const victim = accounts.orgs.victim;
   const victimAddress = await victim.getAddress();
@@ -61,122 +71,145 @@ async function main(): Promise<void> {
   for (const key of ["alpha", "beta", "gamma", "delta"]) watched.push(await accounts.orgs[key].getAddress());
   const before = await balances(system.token, watched);
 
-  report.heading(`3. ${name.get(victimAddress)} is under attack on ${ATTACK.target}`);
-  const now = async () => (await hre.ethers.provider.getBlock("latest"))!.timestamp;
-  const started = Date.now();
-  const plan = await report.step("map sources → AS → services, pick the cheapest offer per AS", async () => ({
-    result: await planPurchases(ATTACK, registry, market, { ackWindow: 300, now: await now() }),
-  }));
-  for (const order of plan.orders) {
-    report.line(
-      `  buy from ${name.get(order.service)} (AS${order.asns.join(", AS")}): offering ${order.offeringId}, ` +
-        `${order.sources.map(formatPrefix).join(" ")}, ${formatTokens(order.price)}`,
+  report.heading(`3. The provider agents start (log back end, SQLite store, polling every ${POLL_MS} ms)`);
+  const agents = new Map<string, ProviderAgent>();
+  for (const key of Object.keys(services)) {
+    const signer = accounts.orgs[key];
+    const label = serviceName(services[key]);
+    const say = (line: string) => report.line(`    [${label}] ${line}`);
+    agents.set(
+      key,
+      new ProviderAgent({
+        market: new MarketClient(system.directory, system.token, signer),
+        registry: new RegistryClient(system.registry.connect(signer)),
+        provider: hre.ethers.provider,
+        service: services[key],
+        store: new AgentStore(":memory:"),
+        backend: new LogBackend(),
+        pollMs: POLL_MS,
+        // Delta's scrubbing centre is full today: its agent turns every request down.
+        policy: key === "delta" ? { capacity: { 0: 0 } } : {},
+        onProgress: say,
+      }),
     );
+    report.line(`  ${label}'s agent follows ${services[key]}${key === "delta" ? " (scrubbing centre full)" : ""}`);
   }
-  for (const u of plan.unserved)
-    report.line(`  not served: ${u.source}${u.originAsn ? ` (AS${u.originAsn})` : ""}: ${u.reason}`);
-
-  const bought = await report.step(`request from all ${plan.orders.length} providers in one transaction`, async () => {
-    const result = await market.requestMany(plan.orders);
-    return { result, gasUsed: result.receipt.gasUsed };
-  });
-
-  report.heading("4. Each provider verifies ownership on chain and acknowledges; the escrow pays it");
-  for (const event of bought.events) {
-    const provider = await system.directory.providerOf(event.service);
-    const signer = signers.find((s) => s.address === provider)!;
-    const providerMarket = market.as(signer);
-    const verdict = await verifyRequest(event, new RegistryClient(system.registry.connect(signer)));
-    if (!verdict.ok) throw new Error(`unexpected: ${verdict.reason}`);
-    await report.step(
-      `${name.get(provider)} verifies ${formatPrefix(event.target)} and acknowledges request ${formatRequestId(event.requestId)}`,
-      async () => {
-        const receipt = await providerMarket.acknowledge(event.service, event.requestId);
-        return { result: receipt, gasUsed: receipt.gasUsed };
+  for (const agent of agents.values()) agent.start();
+  const victimAgent = (ackWindow: number, onLine: (line: string) => void = () => undefined) =>
+    new VictimAgent({
+      registry,
+      market,
+      provider: hre.ethers.provider,
+      ackWindow,
+      pollMs: POLL_MS,
+      describeService: serviceName,
+      onProgress: (line) => {
+        report.line(`    [victim] ${line}`);
+        onLine(line);
       },
-    );
-  }
-  report.line(`time from attack report to last acknowledgement: ${Date.now() - started} ms`);
-
-  report.heading("5. A refused request: the victim asks to filter traffic to a prefix it does not hold");
-  const nonceBefore = await victim.getNonce();
-  const balanceBefore = await system.token.balanceOf(victimAddress);
-  try {
-    await market.request({
-      service: services.alpha,
-      offeringId: 0,
-      target: "198.51.100.0/25",
-      sources: ["192.0.2.200"],
-      duration: 3600,
-      maxPrice: 10n ** 19n,
-      ackDeadline: (await now()) + 300,
     });
-    throw new Error("unexpected: the registry accepted a foreign prefix");
-  } catch (error) {
-    report.line(`  refused: ${toOperatorError(error).message}`);
-  }
-  if ((await victim.getNonce()) !== nonceBefore || (await system.token.balanceOf(victimAddress)) !== balanceBefore) {
-    throw new Error("unexpected: the refused request was sent or moved tokens");
-  }
-  report.line("  no transaction was sent (the victim's nonce is unchanged) and nothing was paid.");
 
-  report.heading("6. A rejected request: Delta's scrubbing centre is full; the escrow is refunded");
-  const scrubbing = await market.request({
-    service: services.delta,
-    offeringId: 0,
-    target: "203.0.113.0/24",
-    sources: ["192.0.2.200"],
-    duration: 3600,
-    maxPrice: await market.quote(services.delta, 0, 3600),
-    ackDeadline: (await now()) + 300,
-  });
-  report.record(
-    `victim requests scrubbing from Delta (${formatTokens(scrubbing.event.price)} escrowed)`,
-    scrubbing.receipt.gasUsed,
-    1,
-  );
-  const delta = market.as(accounts.orgs.delta);
-  const rejected = await delta.reject(services.delta, scrubbing.event.requestId, REJECT_REASON.capacity);
-  report.record("Delta rejects (reason: capacity); the victim gets its escrow back", rejected.gasUsed, 1);
+  try {
+    report.heading(`4. ${name.get(victimAddress)} is under attack on ${ATTACK.target}: its agent buys mitigation`);
+    const summary = await victimAgent(300).run(ATTACK);
+    for (const line of describeSummary(summary, serviceName)) report.line(`  ${line}`);
+    report.line("  rules in force:");
+    for (const [key, agent] of agents) {
+      for (const rule of await agent.backend.list()) {
+        report.line(
+          `    ${serviceName(services[key])}: ${rule.family} ${rule.source} → ${rule.destination} ${rule.action.kind}`,
+        );
+      }
+    }
+    const timeToAck = summary.msToLastAck;
 
-  report.heading("7. An unanswered request: the victim reclaims its escrow after the deadline");
-  const unanswered = await market.request({
-    service: services.beta,
-    offeringId: 0,
-    target: "2001:db8:a::/48",
-    sources: ["198.51.100.130"],
-    duration: 1800,
-    maxPrice: await market.quote(services.beta, 0, 1800),
-    ackDeadline: (await now()) + 60,
-  });
-  report.record(
-    `victim requests rate limiting from Beta, deadline in 60 s (${formatTokens(unanswered.event.price)} escrowed)`,
-    unanswered.receipt.gasUsed,
-    1,
-  );
-  await hre.network.provider.send("evm_increaseTime", [61]);
-  await hre.network.provider.send("evm_mine", []);
-  report.line("  61 s pass with no answer from Beta");
-  const reclaimed = await market.reclaim(services.beta, unanswered.event.requestId);
-  report.record("victim reclaims the escrow", reclaimed.gasUsed, 1);
+    report.heading("5. A refused request: the victim asks to filter traffic to a prefix it does not hold");
+    const nonceBefore = await victim.getNonce();
+    const balanceBefore = await system.token.balanceOf(victimAddress);
+    try {
+      await market.request({
+        service: services.alpha,
+        offeringId: 0,
+        target: "198.51.100.0/25",
+        sources: ["192.0.2.200"],
+        duration: 3600,
+        maxPrice: 10n ** 19n,
+        ackDeadline: (await now()) + 300,
+      });
+      throw new Error("unexpected: the registry accepted a foreign prefix");
+    } catch (error) {
+      report.line(`  refused: ${toOperatorError(error).message}`);
+    }
+    if ((await victim.getNonce()) !== nonceBefore || (await system.token.balanceOf(victimAddress)) !== balanceBefore) {
+      throw new Error("unexpected: the refused request was sent or moved tokens");
+    }
+    report.line("  no transaction was sent (the victim's nonce is unchanged) and nothing was paid.");
 
-  report.heading("8. Who paid whom");
-  const after = await balances(system.token, watched);
-  report.table(
-    ["account", "before", "after", "change"],
-    watched.map((a) => [
-      name.get(a) ?? a,
-      formatTokens(before.get(a)!),
-      formatTokens(after.get(a)!),
-      signed(after.get(a)! - before.get(a)!),
-    ]),
-  );
-  for (const s of Object.values(services)) {
-    if (after.get(s)! !== 0n)
-      throw new Error(`invariant broken: ${name.get(s)} still holds ${formatTokens(after.get(s)!)}`);
+    report.heading("6. A rejected request: Delta's agent is at capacity; the escrow is refunded");
+    const rejected = await victimAgent(300).run({
+      target: "203.0.113.0/24",
+      lifetime: 3600,
+      topTalkers: [{ source: "192.0.2.150", bps: 1e9 }],
+    });
+    expectOutcome(rejected, "rejected");
+    report.line(`  refunded ${formatTokens(rejected.refunded)}; no other provider covers AS64540, so it is reported.`);
+
+    report.heading("7. An unanswered request: Beta's agent is offline; the victim agent reclaims the escrow");
+    await agents.get("beta")!.stop();
+    report.line("  Beta's agent stops");
+    let requested = false;
+    const [reclaimed] = await Promise.all([
+      victimAgent(60, (line) => (requested ||= line.startsWith("requested"))).run({
+        target: "2001:db8:a::/48",
+        lifetime: 1800,
+        topTalkers: [{ source: "198.51.100.130" }],
+      }),
+      (async () => {
+        while (!requested) await sleep(POLL_MS);
+        await hre.network.provider.send("evm_increaseTime", [61]);
+        await hre.network.provider.send("evm_mine", []);
+        report.line("  61 s pass with no answer from Beta");
+      })(),
+    ]);
+    expectOutcome(reclaimed, "reclaimed");
+    report.line(`  reclaimed ${formatTokens(reclaimed.refunded)}.`);
+
+    report.heading("8. Who paid whom");
+    const after = await balances(system.token, watched);
+    report.table(
+      ["account", "before", "after", "change"],
+      watched.map((a) => [
+        name.get(a) ?? a,
+        formatTokens(before.get(a)!),
+        formatTokens(after.get(a)!),
+        signed(after.get(a)! - before.get(a)!),
+      ]),
+    );
+    for (const s of Object.values(services)) {
+      if (after.get(s)! !== 0n)
+        throw new Error(`invariant broken: ${name.get(s)} still holds ${formatTokens(after.get(s)!)}`);
+    }
+    report.line("every service contract holds 0 MIT: no escrow is left open or stuck.");
+    report.line(`time from attack report to last acknowledgement: ${timeToAck ?? "none"} ms`);
+    report.summary();
+  } finally {
+    await Promise.all([...agents.values()].map((a) => a.stop()));
   }
-  report.line("every service contract holds 0 MIT: no escrow is left open or stuck.");
-  report.summary();
+}
+
+async function now(): Promise<number> {
+  return (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The demo's sections each end one way; anything else is a bug worth stopping for. */
+function expectOutcome(summary: VictimSummary, state: "rejected" | "reclaimed"): void {
+  if (summary.purchases.length !== 1 || summary.purchases[0].state !== state) {
+    throw new Error(`unexpected: the request ended ${summary.purchases.map((p) => p.state).join(", ")}, not ${state}`);
+  }
 }
 
 function signed(delta: bigint): string {

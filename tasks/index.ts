@@ -3,3 +3,5 @@ import "./registry";
 import "./service";
 import "./mitigation";
 import "./token";
+import "./agent";
+import "./import";

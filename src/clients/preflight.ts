@@ -14,6 +14,9 @@ import {
   type TypedDataField,
 } from "ethers";
 
+/** The gas limit is the estimate plus estimate / 4 (25 %). */
+const GAS_MARGIN_DIVISOR = 4n;
+
 export class PreflightSigner extends AbstractSigner {
   constructor(readonly signer: Signer) {
     super(signer.provider);
@@ -32,8 +35,11 @@ export class PreflightSigner extends AbstractSigner {
     // Simulated against the latest block first: anvil estimates against its "pending" state,
     // which can lag a transaction it has just mined, and would let a refused call through.
     await this.signer.call({ ...tx, blockTag: "latest" });
-    const gasLimit = await this.signer.estimateGas(tx);
-    return this.signer.sendTransaction({ ...tx, gasLimit });
+    // A margin over the estimate: a transaction mined after another one changed the state it
+    // touches can cost more than estimated (an escrow balance that went to zero costs a fresh
+    // storage write to refill), and agents send while others do.
+    const estimate = await this.signer.estimateGas(tx);
+    return this.signer.sendTransaction({ ...tx, gasLimit: estimate + estimate / GAS_MARGIN_DIVISOR });
   }
 
   signTransaction(tx: TransactionRequest): Promise<string> {

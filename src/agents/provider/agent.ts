@@ -1,0 +1,580 @@
+/**
+ * The provider agent: follows its service contract's events from a cursor kept in SQLite, decides
+ * on each request, applies the mitigation through a back end, acknowledges (in batches) or
+ * rejects, removes the rules when the mitigation ends, and reports DOTS status codes on chain.
+ *
+ * Exactly once, across kill -9: the follower records events and advances the cursor in one
+ * transaction; every action is driven from the store, with its intent committed first; after a
+ * failure or a restart the agent reconciles every unfinished request with the chain (the contract
+ * refuses a second acknowledgement or rejection, and a refused call is never sent) and the back
+ * end's rule set with the rules the store wants in force (install missing, remove left-over).
+ */
+import { NonceManager, type Log, type Provider } from "ethers";
+
+import { ProviderServiceContract__factory } from "../../../typechain-types";
+import { DOTS_STATUS, type MarketClient, type OfferingInfo, type RequestedEvent } from "../../clients/market";
+import type { RegistryClient } from "../../clients/registry";
+import { PreflightSigner } from "../../clients/preflight";
+import { toOperatorError } from "../../errors";
+import { formatRequestId } from "../../format";
+import { formatPrefix, parsePrefix } from "../../prefix";
+import { verifyRequest } from "../../provider/verify";
+import { actionText, describeRule, matchKey, sameAction } from "../../backends/rules";
+import type { FlowRule, MitigationBackend } from "../../backends/types";
+import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
+import { AgentStore, FINAL_STATES, type RequestState, type StoredRequest } from "./store";
+
+const SERVICE_INTERFACE = ProviderServiceContract__factory.createInterface();
+
+/** "ipv4 198.51.100.23/32 → 203.0.113.10/32 discard (#3)": a rule for people. */
+function ruleText(rule: FlowRule): string {
+  const request = rule.id.split("/")[1];
+  const which = request !== undefined && /^\d+$/.test(request) ? ` (${formatRequestId(BigInt(request))})` : "";
+  return `${rule.family} ${rule.source} → ${rule.destination} ${actionText(rule.action)}${which}`;
+}
+
+export interface ProviderAgentOptions {
+  /** The market, acting as the provider. */
+  market: MarketClient;
+  registry: RegistryClient;
+  /** The chain, for blocks and logs. */
+  provider: Provider;
+  /** The provider's service contract. */
+  service: string;
+  store: AgentStore;
+  backend: MitigationBackend;
+  /** Blocks to wait before acting on an event; 0 acts on the latest block. */
+  confirmations?: number;
+  /** Milliseconds between polls of the chain. */
+  pollMs?: number;
+  /** The first block to read when the store has no cursor yet. */
+  startBlock?: number;
+  /** The most blocks one eth_getLogs call spans. */
+  maxBlockRange?: number;
+  /** The most requests one acknowledgeBatch carries. */
+  maxBatch?: number;
+  policy?: Partial<PolicyOptions>;
+  /** Report DOTS status on chain: in progress after acknowledging, terminated at the end. */
+  statusReports?: boolean;
+  /** Longest wait between retries while the node is unreachable, ms. */
+  maxBackoffMs?: number;
+  /** How often to compare the back end's rules with the store even when nothing changed, ms. */
+  resyncEveryMs?: number;
+  /** One line per thing the agent does. */
+  onProgress?: (line: string) => void;
+}
+
+/** Counts of requests by state, for progress and tests. */
+export type AgentCounts = Partial<Record<RequestState, number>>;
+
+export class ProviderAgent {
+  readonly store: AgentStore;
+  readonly backend: MitigationBackend;
+  readonly service: string;
+  private readonly market: MarketClient;
+  private readonly registry: RegistryClient;
+  private readonly provider: Provider;
+  private readonly confirmations: number;
+  private readonly pollMs: number;
+  private readonly startBlock: number;
+  private readonly maxBlockRange: number;
+  private readonly maxBatch: number;
+  private readonly policy: PolicyOptions;
+  private readonly statusReports: boolean;
+  private readonly maxBackoffMs: number;
+  private readonly resyncEveryMs: number;
+  private readonly progress: (line: string) => void;
+
+  private needsReconcile = true;
+  private backendDirty = true;
+  private lastSync = 0;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private failing = false;
+
+  constructor(options: ProviderAgentOptions) {
+    this.market = options.market;
+    this.registry = options.registry;
+    this.provider = options.provider;
+    this.service = options.service;
+    this.store = options.store;
+    this.backend = options.backend;
+    this.confirmations = options.confirmations ?? 0;
+    this.pollMs = options.pollMs ?? 1000;
+    this.startBlock = options.startBlock ?? 0;
+    this.maxBlockRange = options.maxBlockRange ?? 5000;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.policy = { ...DEFAULT_POLICY, ...options.policy };
+    this.statusReports = options.statusReports ?? true;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.resyncEveryMs = options.resyncEveryMs ?? 30_000;
+    this.progress = options.onProgress ?? (() => undefined);
+    if (!Number.isInteger(this.confirmations) || this.confirmations < 0) {
+      throw new Error(`A confirmation depth of ${this.confirmations} is not valid: give 0 or more blocks.`);
+    }
+  }
+
+  /** Starts the loop; `stop()` ends it. The loop never rejects: every error is reported and retried. */
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  counts(): AgentCounts {
+    const counts: AgentCounts = {};
+    for (const r of this.store.requests()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    return counts;
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.pollMs;
+    while (!this.stopping) {
+      try {
+        await this.tick();
+        if (this.failing) this.progress("the node answers again: caught up");
+        this.failing = false;
+        delay = this.pollMs;
+      } catch (error) {
+        this.needsReconcile = true;
+        this.resetNonce();
+        const message = toOperatorError(error).message;
+        delay = this.failing ? Math.min(delay * 2, this.maxBackoffMs) : this.pollMs;
+        this.progress(`error: ${message} (retrying in ${delay} ms)`);
+        this.failing = true;
+      }
+      await this.sleep(delay);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** A nonce manager's count is wrong after a failed send: start again from the node's. */
+  private resetNonce(): void {
+    const runner = this.market.runner;
+    const inner = runner instanceof PreflightSigner ? runner.signer : runner;
+    if (inner instanceof NonceManager) inner.reset();
+  }
+
+  /** One pass: catch up with the chain, decide, enforce, answer, end. Tests call it directly. */
+  async tick(): Promise<void> {
+    if (this.needsReconcile) {
+      await this.reconcile();
+      this.needsReconcile = false;
+    }
+    const head = await this.provider.getBlockNumber();
+    const block = await this.provider.getBlock(head);
+    if (block === null) throw new Error(`The node has no block ${head}.`);
+    const now = block.timestamp;
+    await this.follow(head);
+    await this.decideNew(now);
+    await this.syncBackend();
+    await this.acknowledgeReady(now);
+    await this.sendRejections();
+    this.endMitigations(now);
+    await this.syncBackend();
+    await this.finishEnding();
+    await this.sendProgressReports();
+  }
+
+  // ---- following the chain ----
+
+  private async follow(head: number): Promise<void> {
+    const safe = head - this.confirmations;
+    let from = (this.store.cursor() ?? this.startBlock - 1) + 1;
+    while (from <= safe) {
+      const to = Math.min(safe, from + this.maxBlockRange - 1);
+      const logs = await this.provider.getLogs({ address: this.service, fromBlock: from, toBlock: to });
+      this.store.atomically(() => {
+        for (const log of logs) this.onLog(log);
+        this.store.setCursor(to);
+      });
+      from = to + 1;
+    }
+  }
+
+  private onLog(log: Log): void {
+    const parsed = SERVICE_INTERFACE.parseLog(log);
+    if (!parsed) return;
+    const id = parsed.args.requestId as bigint | undefined;
+    if (id === undefined) return;
+    if (parsed.name === "MitigationRequested") {
+      const event: RequestedEvent = {
+        service: this.service,
+        requestId: id,
+        requester: parsed.args.requester as string,
+        offeringId: Number(parsed.args.offeringId),
+        target: { network: 0n, length: 0 },
+        sources: [],
+        duration: Number(parsed.args.duration),
+        price: parsed.args.price as bigint,
+        ackDeadline: Number(parsed.args.ackDeadline),
+        blockNumber: log.blockNumber,
+        transactionHash: log.transactionHash,
+      };
+      const target = parsed.args.target as { network: bigint; prefixLength: bigint };
+      const sources = parsed.args.sources as { network: bigint; prefixLength: bigint }[];
+      const added = this.store.addRequest({
+        id,
+        requester: event.requester,
+        offeringId: event.offeringId,
+        target: formatPrefix({ network: target.network, length: Number(target.prefixLength) }),
+        sources: sources.map((s) => formatPrefix({ network: s.network, length: Number(s.prefixLength) })),
+        duration: event.duration,
+        price: event.price,
+        ackDeadline: event.ackDeadline,
+        block: log.blockNumber,
+        tx: log.transactionHash,
+      });
+      if (added) this.store.journal("received", `block ${log.blockNumber}, tx ${log.transactionHash}`, id);
+      return;
+    }
+    const request = this.store.request(id);
+    if (!request || FINAL_STATES.includes(request.state)) return;
+    switch (parsed.name) {
+      case "MitigationAcknowledged":
+        if (request.state !== "active" && request.state !== "ending") {
+          this.activate(request, Number(parsed.args.startedAt), Number(parsed.args.endsAt));
+          this.store.journal("acknowledged", `seen on chain in block ${log.blockNumber}`, id);
+        }
+        break;
+      case "MitigationRejected":
+        this.finish(id, "rejected", `rejected on chain (reason ${Number(parsed.args.reason)})`);
+        break;
+      case "MitigationReclaimed":
+        this.finish(id, "lapsed", "the requester reclaimed the escrow");
+        break;
+      case "MitigationWithdrawn":
+        if (request.state === "active") {
+          this.store.update(id, "active", { endsAt: Number(parsed.args.endedAt) });
+          this.store.journal("withdrawn", `the requester withdrew at ${Number(parsed.args.endedAt)}`, id);
+        }
+        break;
+    }
+  }
+
+  /**
+   * Records a request as acknowledged on chain, however the agent learnt it (its own receipt, the
+   * event, or reconciliation), and the intent to report "in progress" once.
+   */
+  private activate(request: StoredRequest, startedAt: number, endsAt: number): void {
+    this.store.update(request.id, "active", { startedAt, endsAt });
+    const reported = request.reported.includes(DOTS_STATUS.inProgress) || request.pendingReport !== null;
+    if (this.statusReports && !reported) this.store.setPendingReport(request.id, DOTS_STATUS.inProgress);
+  }
+
+  /** Moves a request to a final state without on-chain action, and drops its rules. */
+  private finish(id: bigint, state: "rejected" | "lapsed", why: string): void {
+    this.store.update(id, state);
+    this.store.unwantRules(id);
+    this.store.journal(state, why, id);
+    this.backendDirty = true;
+  }
+
+  // ---- reconciling after a restart or a failure ----
+
+  /** Brings every unfinished request in line with the chain, and the back end with the store. */
+  async reconcile(): Promise<void> {
+    const open = this.store.requests().filter((r) => !FINAL_STATES.includes(r.state));
+    for (const request of open) {
+      const onChain = await this.market.getRequest(this.service, request.id);
+      this.store.atomically(() => this.reconcileOne(request, onChain.status, onChain.startedAt, onChain.endsAt));
+      if (request.pendingReport !== null) await this.reconcileReport(request);
+    }
+    this.backendDirty = true;
+  }
+
+  private reconcileOne(request: StoredRequest, status: string, startedAt: number, endsAt: number): void {
+    const id = request.id;
+    const answered = ["received", "accepted", "installed", "acking", "rejecting"].includes(request.state);
+    switch (status) {
+      case "acknowledged":
+      case "withdrawn":
+        if (answered || request.state === "active") {
+          if (request.state === "rejecting" || request.state === "received") {
+            // Acknowledged outside this agent's record (e.g. by hand): run it without rules.
+            this.store.journal("reconciled", `acknowledged on chain while ${request.state}`, id);
+          }
+          if (request.state !== "active" || request.endsAt !== endsAt) {
+            this.activate(request, startedAt, endsAt);
+            this.store.journal("reconciled", `${status} on chain`, id);
+          }
+        }
+        break;
+      case "rejected":
+        this.finish(id, "rejected", "rejected on chain (reconciled)");
+        break;
+      case "reclaimed":
+        this.finish(id, "lapsed", "reclaimed by the requester (reconciled)");
+        break;
+      case "pending":
+        if (request.state === "acking") {
+          this.store.update(id, "installed");
+          this.store.journal("reconciled", "not acknowledged on chain: will acknowledge again", id);
+        }
+        break;
+    }
+  }
+
+  /** A report whose transaction may have been sent before a crash: look for it before resending. */
+  private async reconcileReport(request: StoredRequest): Promise<void> {
+    const status = request.pendingReport!;
+    const service = this.market.service(this.service, this.provider);
+    const reports = await service.queryFilter(service.filters.MitigationStatusReported(request.id), request.block);
+    if (reports.some((e) => Number(e.args.status) === status)) {
+      this.store.markReported(request.id, status);
+      this.store.journal("reconciled", `status ${status} was already reported`, request.id);
+    }
+  }
+
+  // ---- deciding ----
+
+  private async decideNew(now: number): Promise<void> {
+    const fresh = this.store.requests(["received"]);
+    if (fresh.length === 0) return;
+    let offerings: OfferingInfo[] | undefined;
+    const coverage = new Map<number, boolean>();
+    for (const request of fresh) {
+      offerings ??= await this.market.offerings(this.service);
+      const target = parsePrefix(request.target);
+      const verdict = await verifyRequest(
+        {
+          service: this.service,
+          requestId: request.id,
+          requester: request.requester,
+          offeringId: request.offeringId,
+          target,
+          sources: request.sources.map((s) => parsePrefix(s)),
+          duration: request.duration,
+          price: request.price,
+          ackDeadline: request.ackDeadline,
+          blockNumber: request.block,
+          transactionHash: request.tx,
+        },
+        this.registry,
+      );
+      const sources: SourceOrigin[] = [];
+      for (const source of request.sources) {
+        const route = await this.registry.coveringPrefix(source);
+        let covered = false;
+        if (route) {
+          if (!coverage.has(route.originAsn)) {
+            const services = await this.market.servicesForAsn(route.originAsn);
+            coverage.set(
+              route.originAsn,
+              services.some((s) => s.toLowerCase() === this.service.toLowerCase()),
+            );
+          }
+          covered = coverage.get(route.originAsn)!;
+        }
+        sources.push({ source, originAsn: route?.originAsn ?? null, covered });
+      }
+      const inUse = this.store
+        .requests(["accepted", "installed", "acking", "active"])
+        .filter((r) => r.offeringId === request.offeringId).length;
+      const decision = decide(
+        {
+          service: this.service,
+          requestId: request.id,
+          requester: request.requester,
+          offeringId: request.offeringId,
+          target: request.target,
+          offering: offerings.find((o) => o.id === request.offeringId),
+          verdict,
+          sources,
+          inUse,
+          ackDeadline: request.ackDeadline,
+          now,
+        },
+        this.policy,
+      );
+      const label = `${formatRequestId(request.id)} for ${request.target}`;
+      this.store.atomically(() => {
+        if (decision.accept) {
+          this.store.addRules(decision.rules, request.id);
+          this.store.update(request.id, "accepted");
+          this.store.journal("accepted", decision.note, request.id);
+        } else {
+          this.store.update(request.id, "rejecting", { reasonCode: decision.code, reason: decision.reason });
+          this.store.journal("rejecting", `reason ${decision.code}: ${decision.reason}`, request.id);
+        }
+      });
+      this.backendDirty ||= decision.accept;
+      this.progress(
+        decision.accept ? `${label}: accepted, ${decision.note}` : `${label}: rejecting, ${decision.reason}`,
+      );
+    }
+  }
+
+  // ---- enforcing ----
+
+  /** The rules that should be in force, one per match; a discard wins over a rate limit. */
+  private desiredRules(): Map<string, FlowRule> {
+    const desired = new Map<string, FlowRule>();
+    for (const rule of this.store.rules({ wanted: true })) {
+      const key = matchKey(rule);
+      const existing = desired.get(key);
+      if (!existing || (existing.action.kind !== "discard" && rule.action.kind === "discard")) desired.set(key, rule);
+    }
+    return desired;
+  }
+
+  /** Makes the back end's rule set equal the wanted rules: installs missing, removes left-over. */
+  private async syncBackend(): Promise<void> {
+    if (!this.backendDirty && Date.now() - this.lastSync < this.resyncEveryMs) return;
+    const desired = this.desiredRules();
+    const actual = new Map((await this.backend.list()).map((r) => [matchKey(r), r]));
+    const ours = this.store.knownMatches();
+    for (const [key, rule] of desired) {
+      const current = actual.get(key);
+      if (current && sameAction(current.action, rule.action)) continue;
+      this.store.setRuleStateByMatch(rule, "installing", true);
+      await this.backend.install(rule);
+      this.store.setRuleStateByMatch(rule, "installed", true);
+      this.store.journal("installed", describeRule(rule));
+      this.progress(`install ${ruleText(rule)}`);
+    }
+    for (const [key, rule] of actual) {
+      // Only rules this agent installed are its to remove; others belong to the operator.
+      if (desired.has(key) || !ours.has(key)) continue;
+      this.store.setRuleStateByMatch(rule, "removing", false);
+      await this.backend.remove(rule);
+      this.store.setRuleStateByMatch(rule, "removed", false);
+      this.store.journal("removed", `${rule.family} ${rule.source} → ${rule.destination}`);
+      this.progress(`remove  ${ruleText(rule)}`);
+    }
+    this.store.atomically(() => {
+      for (const rule of this.store.rules()) {
+        const state = rule.wanted ? "installed" : "removed";
+        if (rule.state !== state) this.store.setRuleStateByMatch(rule, state, rule.wanted);
+      }
+      for (const request of this.store.requests(["accepted"])) {
+        this.store.update(request.id, "installed");
+      }
+    });
+    this.backendDirty = false;
+    this.lastSync = Date.now();
+  }
+
+  // ---- answering on chain ----
+
+  private async acknowledgeReady(now: number): Promise<void> {
+    const ready = this.store.requests(["installed"]);
+    if (ready.length === 0) return;
+    const tooLate = ready.filter((r) => r.ackDeadline - now < this.policy.minAckMarginSeconds);
+    const ids = ready.filter((r) => !tooLate.includes(r)).map((r) => r.id);
+    this.store.atomically(() => {
+      for (const r of tooLate) {
+        const reason = `its acknowledgement deadline is too close (${r.ackDeadline - now} s)`;
+        this.store.update(r.id, "rejecting", { reasonCode: 2, reason });
+        this.store.unwantRules(r.id);
+        this.store.journal("rejecting", reason, r.id);
+        this.backendDirty = true;
+      }
+      for (const id of ids) {
+        this.store.update(id, "acking");
+        this.store.journal("acking", `acknowledgement of ${ids.length} sent together`, id);
+      }
+    });
+    for (let i = 0; i < ids.length; i += this.maxBatch) {
+      const batch = ids.slice(i, i + this.maxBatch);
+      const receipt =
+        batch.length === 1
+          ? await this.market.acknowledge(this.service, batch[0])
+          : await this.market.acknowledgeBatch(this.service, batch);
+      this.store.atomically(() => {
+        for (const log of receipt.logs) {
+          const parsed = SERVICE_INTERFACE.parseLog(log);
+          if (parsed?.name !== "MitigationAcknowledged") continue;
+          const id = parsed.args.requestId as bigint;
+          this.activate(this.store.request(id)!, Number(parsed.args.startedAt), Number(parsed.args.endsAt));
+          this.store.journal("acknowledged", `tx ${receipt.hash}, block ${receipt.blockNumber}`, id);
+        }
+      });
+      this.progress(
+        `acknowledged ${batch.map(formatRequestId).join(", ")} in one transaction (${receipt.gasUsed.toLocaleString("en-US")} gas)`,
+      );
+    }
+  }
+
+  private async sendRejections(): Promise<void> {
+    for (const request of this.store.requests(["rejecting"])) {
+      const code = request.reasonCode ?? 0;
+      const receipt = await this.market.reject(this.service, request.id, code);
+      this.store.atomically(() => {
+        this.store.update(request.id, "rejected");
+        this.store.unwantRules(request.id);
+        this.store.journal("rejected", `reason ${code}, tx ${receipt.hash}`, request.id);
+      });
+      this.progress(`rejected ${formatRequestId(request.id)} (reason ${code}: ${request.reason ?? "unspecified"})`);
+    }
+  }
+
+  // ---- ending ----
+
+  private endMitigations(now: number): void {
+    for (const request of this.store.requests(["active"])) {
+      if (request.endsAt === null || request.endsAt > now) continue;
+      this.store.atomically(() => {
+        this.store.update(request.id, "ending");
+        this.store.unwantRules(request.id);
+        this.store.journal("ending", `ended at ${request.endsAt}`, request.id);
+      });
+      this.backendDirty = true;
+    }
+  }
+
+  private async finishEnding(): Promise<void> {
+    for (const request of this.store.requests(["ending"])) {
+      if (this.statusReports && !request.reported.includes(DOTS_STATUS.terminated)) {
+        await this.report(request, DOTS_STATUS.terminated);
+      }
+      this.store.atomically(() => {
+        this.store.update(request.id, "ended");
+        this.store.journal("ended", "rules removed", request.id);
+      });
+      this.progress(`mitigation ${formatRequestId(request.id)} ended: rules removed`);
+    }
+  }
+
+  private async sendProgressReports(): Promise<void> {
+    for (const request of this.store.requests(["active", "ending"])) {
+      if (request.pendingReport === null || request.reported.includes(request.pendingReport)) continue;
+      await this.report(request, request.pendingReport);
+    }
+  }
+
+  /** Sends one DOTS status report, with its intent recorded first. */
+  private async report(request: StoredRequest, status: number): Promise<void> {
+    this.store.setPendingReport(request.id, status);
+    await this.market.reportStatus(this.service, request.id, status);
+    this.store.atomically(() => {
+      this.store.markReported(request.id, status);
+      this.store.journal("reported", `DOTS status ${status}`, request.id);
+    });
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The provider agent's memory: an embedded SQLite database (WAL, synchronous=FULL, so a commit
+ * survives kill -9 and power loss). It holds the event cursor, every request and its state, the
+ * rules each request wants, and a journal of everything the agent did.
+ *
+ * Every on-chain action and back-end call is preceded by a committed intent (state "acking",
+ * "rejecting", a pending report, a rule "installing"/"removing"), so a restarted agent knows what
+ * may have happened and checks the chain or the back end before doing it again.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+import type { FlowAction, FlowRule } from "../../backends/types";
+
+/**
+ * A request's life in the agent. received → accepted (rules wanted) → installed (rules in force)
+ * → acking (acknowledgement sent or about to be) → active → ending (rules to remove, report to
+ * send) → ended. Or received/accepted/installed → rejecting → rejected; or → lapsed (the
+ * requester reclaimed it, or it was answered elsewhere).
+ */
+export type RequestState =
+  | "received"
+  | "accepted"
+  | "installed"
+  | "acking"
+  | "active"
+  | "ending"
+  | "ended"
+  | "rejecting"
+  | "rejected"
+  | "lapsed";
+
+export const FINAL_STATES: readonly RequestState[] = ["ended", "rejected", "lapsed"];
+
+/** The rule states, recorded before and after each back-end call. */
+export type RuleState = "planned" | "installing" | "installed" | "removing" | "removed";
+
+export interface StoredRequest {
+  id: bigint;
+  requester: string;
+  offeringId: number;
+  target: string;
+  sources: string[];
+  duration: number;
+  price: bigint;
+  ackDeadline: number;
+  block: number;
+  tx: string;
+  state: RequestState;
+  reasonCode: number | null;
+  reason: string | null;
+  startedAt: number | null;
+  endsAt: number | null;
+  /** A DOTS status whose on-chain report was sent or is about to be. */
+  pendingReport: number | null;
+  /** DOTS statuses reported on chain. */
+  reported: number[];
+}
+
+export interface StoredRule extends FlowRule {
+  requestId: bigint;
+  wanted: boolean;
+  state: RuleState;
+}
+
+interface RequestRow {
+  id: string;
+  requester: string;
+  offering_id: number;
+  target: string;
+  sources: string;
+  duration: number;
+  price: string;
+  ack_deadline: number;
+  block: number;
+  tx: string;
+  state: RequestState;
+  reason_code: number | null;
+  reason: string | null;
+  started_at: number | null;
+  ends_at: number | null;
+  pending_report: number | null;
+  reported: string;
+}
+
+interface RuleRow {
+  id: string;
+  request_id: string;
+  family: "ipv4" | "ipv6";
+  source: string;
+  destination: string;
+  action: string;
+  wanted: number;
+  state: RuleState;
+}
+
+export interface JournalEntry {
+  seq: number;
+  at: number;
+  requestId: string | null;
+  event: string;
+  detail: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+  id TEXT PRIMARY KEY,
+  requester TEXT NOT NULL,
+  offering_id INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  duration INTEGER NOT NULL,
+  price TEXT NOT NULL,
+  ack_deadline INTEGER NOT NULL,
+  block INTEGER NOT NULL,
+  tx TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason_code INTEGER,
+  reason TEXT,
+  started_at INTEGER,
+  ends_at INTEGER,
+  pending_report INTEGER,
+  reported TEXT NOT NULL DEFAULT '[]',
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
+CREATE TABLE IF NOT EXISTS rules (
+  id TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL REFERENCES requests (id),
+  family TEXT NOT NULL,
+  source TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  action TEXT NOT NULL,
+  wanted INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rules_request ON rules (request_id);
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  request_id TEXT,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+`;
+
+function toRequest(row: RequestRow): StoredRequest {
+  return {
+    id: BigInt(row.id),
+    requester: row.requester,
+    offeringId: row.offering_id,
+    target: row.target,
+    sources: JSON.parse(row.sources) as string[],
+    duration: row.duration,
+    price: BigInt(row.price),
+    ackDeadline: row.ack_deadline,
+    block: row.block,
+    tx: row.tx,
+    state: row.state,
+    reasonCode: row.reason_code,
+    reason: row.reason,
+    startedAt: row.started_at,
+    endsAt: row.ends_at,
+    pendingReport: row.pending_report,
+    reported: JSON.parse(row.reported) as number[],
+  };
+}
+
+function toRule(row: RuleRow): StoredRule {
+  return {
+    id: row.id,
+    requestId: BigInt(row.request_id),
+    family: row.family,
+    source: row.source,
+    destination: row.destination,
+    action: JSON.parse(row.action) as FlowAction,
+    wanted: row.wanted === 1,
+    state: row.state,
+  };
+}
+
+export type NewRequest = Omit<
+  StoredRequest,
+  "state" | "reasonCode" | "reason" | "startedAt" | "endsAt" | "pendingReport" | "reported"
+>;
+
+export class AgentStore {
+  private readonly db: Database.Database;
+
+  /** Opens (or creates) the database at `file`; ":memory:" for tests. */
+  constructor(file: string) {
+    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `work` in one transaction: all of it is committed, or none. */
+  atomically<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
+  }
+
+  /** The last block whose events are recorded, or undefined before the first. */
+  cursor(): number | undefined {
+    const value = this.getMeta("cursor");
+    return value === undefined ? undefined : Number(value);
+  }
+
+  setCursor(block: number): void {
+    this.setMeta("cursor", String(block));
+  }
+
+  /** Records a request seen in an event; false if it was already recorded. */
+  addRequest(request: NewRequest): boolean {
+    const result = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO requests (id, requester, offering_id, target, sources, duration, price, ack_deadline,
+           block, tx, state, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?)`,
+      )
+      .run(
+        request.id.toString(),
+        request.requester,
+        request.offeringId,
+        request.target,
+        JSON.stringify(request.sources),
+        request.duration,
+        request.price.toString(),
+        request.ackDeadline,
+        request.block,
+        request.tx,
+        Date.now(),
+      );
+    return result.changes === 1;
+  }
+
+  request(id: bigint): StoredRequest | undefined {
+    const row = this.db.prepare("SELECT * FROM requests WHERE id = ?").get(id.toString()) as RequestRow | undefined;
+    return row && toRequest(row);
+  }
+
+  requests(states?: readonly RequestState[]): StoredRequest[] {
+    const rows = (
+      states === undefined
+        ? this.db.prepare("SELECT * FROM requests").all()
+        : this.db.prepare(`SELECT * FROM requests WHERE state IN (${states.map(() => "?").join(",")})`).all(...states)
+    ) as RequestRow[];
+    // Oldest first: ids of one requester grow, and blocks order requesters.
+    return rows.map(toRequest).sort((a, b) => a.block - b.block || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Moves a request to `state`, with optional fields; the journal records why. */
+  update(
+    id: bigint,
+    state: RequestState,
+    fields: Partial<Pick<StoredRequest, "reasonCode" | "reason" | "startedAt" | "endsAt">> = {},
+  ): void {
+    const current = this.request(id);
+    if (!current) throw new Error(`Request ${id} is not in the store.`);
+    this.db
+      .prepare(
+        `UPDATE requests SET state = ?, reason_code = ?, reason = ?, started_at = ?, ends_at = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(
+        state,
+        fields.reasonCode ?? current.reasonCode,
+        fields.reason ?? current.reason,
+        fields.startedAt ?? current.startedAt,
+        fields.endsAt ?? current.endsAt,
+        Date.now(),
+        id.toString(),
+      );
+  }
+
+  setPendingReport(id: bigint, status: number | null): void {
+    this.db.prepare("UPDATE requests SET pending_report = ? WHERE id = ?").run(status, id.toString());
+  }
+
+  /** Records a DOTS status as reported and clears the intent. */
+  markReported(id: bigint, status: number): void {
+    const current = this.request(id);
+    if (!current) return;
+    const reported = current.reported.includes(status) ? current.reported : [...current.reported, status];
+    this.db
+      .prepare("UPDATE requests SET pending_report = NULL, reported = ? WHERE id = ?")
+      .run(JSON.stringify(reported), id.toString());
+  }
+
+  addRules(rules: readonly FlowRule[], requestId: bigint): void {
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO rules (id, request_id, family, source, destination, action, wanted, state)
+       VALUES (?, ?, ?, ?, ?, ?, 1, 'planned')`,
+    );
+    for (const r of rules) {
+      insert.run(r.id, requestId.toString(), r.family, r.source, r.destination, JSON.stringify(r.action));
+    }
+  }
+
+  /** Marks the rules of a request as no longer wanted (the back end sync removes them). */
+  unwantRules(requestId: bigint): void {
+    this.db.prepare("UPDATE rules SET wanted = 0 WHERE request_id = ?").run(requestId.toString());
+  }
+
+  rules(filter: { wanted?: boolean; requestId?: bigint } = {}): StoredRule[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.wanted !== undefined) {
+      where.push("wanted = ?");
+      args.push(filter.wanted ? 1 : 0);
+    }
+    if (filter.requestId !== undefined) {
+      where.push("request_id = ?");
+      args.push(filter.requestId.toString());
+    }
+    const sql = `SELECT * FROM rules${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
+    return (this.db.prepare(sql).all(...args) as RuleRow[]).map(toRule);
+  }
+
+  /** Sets the state of every rule with this match (family, source, destination). */
+  setRuleStateByMatch(
+    rule: Pick<FlowRule, "family" | "source" | "destination">,
+    state: RuleState,
+    wanted?: boolean,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?${wanted === undefined ? "" : " AND wanted = ?"}`,
+      )
+      .run(state, rule.family, rule.source, rule.destination, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
+  }
+
+  /** Every match the agent ever installed or planned: only these are its to remove. */
+  knownMatches(): Set<string> {
+    const rows = this.db.prepare("SELECT DISTINCT family, source, destination FROM rules").all() as {
+      family: string;
+      source: string;
+      destination: string;
+    }[];
+    return new Set(rows.map((r) => `${r.family} ${r.source} ${r.destination}`));
+  }
+
+  journal(event: string, detail: string, requestId?: bigint): void {
+    this.db
+      .prepare("INSERT INTO journal (at, request_id, event, detail) VALUES (?, ?, ?, ?)")
+      .run(Date.now(), requestId?.toString() ?? null, event, detail);
+  }
+
+  journalEntries(requestId?: bigint): JournalEntry[] {
+    const rows = (
+      requestId === undefined
+        ? this.db.prepare("SELECT * FROM journal ORDER BY seq").all()
+        : this.db.prepare("SELECT * FROM journal WHERE request_id = ? ORDER BY seq").all(requestId.toString())
+    ) as { seq: number; at: number; request_id: string | null; event: string; detail: string }[];
+    return rows.map((r) => ({ seq: r.seq, at: r.at, requestId: r.request_id, event: r.event, detail: r.detail }));
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The victim agent: from an attack report to mitigation in force. Maps every source to its AS
+ * through the registry, buys from the services covering those ASes (the cheapest active offering
+ * that sells the duration, all providers in one transaction), follows the answers, and re-buys
+ * elsewhere when a provider rejects or lets the deadline pass (reclaiming the escrow first).
+ * Sources with no registered AS or no provider are reported, never dropped.
+ */
+import type { Provider } from "ethers";
+
+import type { MarketClient, RequestedEvent } from "../../clients/market";
+import type { RegistryClient } from "../../clients/registry";
+import { toOperatorError } from "../../errors";
+import { formatRequestId, formatTokens } from "../../format";
+import { formatPrefix, parsePrefix } from "../../prefix";
+import type { AttackReport, TopTalker } from "../../victim/attackReport";
+import { planPurchases, type PlannedOrder, type Unserved } from "../../victim/plan";
+
+export type PurchaseState = "pending" | "acknowledged" | "rejected" | "reclaimed";
+
+export interface Purchase {
+  service: string;
+  requestId: bigint;
+  offeringId: number;
+  asns: number[];
+  sources: string[];
+  price: bigint;
+  ackDeadline: number;
+  state: PurchaseState;
+  /** The provider's reason code when it rejected. */
+  reasonCode?: number;
+  /** Milliseconds from the report to this request's acknowledgement. */
+  ackMs?: number;
+}
+
+export interface VictimSummary {
+  purchases: Purchase[];
+  /** Services that acknowledged. */
+  providers: string[];
+  /** What the acknowledged mitigations cost. */
+  cost: bigint;
+  /** Escrow returned by rejections and reclaims. */
+  refunded: bigint;
+  unserved: Unserved[];
+  /** Request transactions sent (each may carry several orders). */
+  requestTransactions: number;
+  /** Milliseconds from the report to the last acknowledgement; null if none came. */
+  msToLastAck: number | null;
+  ms: number;
+}
+
+export interface VictimAgentOptions {
+  registry: RegistryClient;
+  /** The market, acting as the victim. */
+  market: MarketClient;
+  provider: Provider;
+  /** Seconds the providers get to acknowledge. */
+  ackWindow?: number;
+  pollMs?: number;
+  /** The most to pay per order, in base units. */
+  maxPricePerOrder?: bigint;
+  /** Gives up following after this long, ms (the requests stay on chain). */
+  timeoutMs?: number;
+  /** A name for a service in progress lines. */
+  describeService?: (service: string) => string;
+  onProgress?: (line: string) => void;
+}
+
+const REJECT_NAMES = ["unspecified", "capacity", "policy", "not verified", "sources not in its network"];
+
+export class VictimAgent {
+  private readonly options: Required<Omit<VictimAgentOptions, "maxPricePerOrder">> &
+    Pick<VictimAgentOptions, "maxPricePerOrder">;
+
+  constructor(options: VictimAgentOptions) {
+    this.options = {
+      ackWindow: 120,
+      pollMs: 500,
+      timeoutMs: 10 * 60_000,
+      describeService: (s) => s,
+      onProgress: () => undefined,
+      ...options,
+    };
+  }
+
+  private progress(line: string): void {
+    this.options.onProgress(line);
+  }
+
+  private async chainNow(): Promise<number> {
+    const block = await this.options.provider.getBlock("latest");
+    if (block === null) throw new Error("The node returned no latest block.");
+    return block.timestamp;
+  }
+
+  /** Buys mitigation for `report` and follows it until every source is served or reported. */
+  async run(report: AttackReport): Promise<VictimSummary> {
+    const { market, registry } = this.options;
+    const started = Date.now();
+    const purchases: Purchase[] = [];
+    const unserved: Unserved[] = [];
+    const exclude = new Set<string>();
+    const talkerOf = new Map<string, TopTalker>();
+    for (const talker of report.topTalkers) {
+      talkerOf.set(formatPrefix(parsePrefix(talker.source, { allowAddress: true })), talker);
+    }
+    let requestTransactions = 0;
+    let lastAck: number | null = null;
+    /** Why sources are being bought again, by source. */
+    const history = new Map<string, string>();
+
+    const buy = async (talkers: TopTalker[]): Promise<void> => {
+      const plan = await planPurchases({ ...report, topTalkers: talkers }, registry, market, {
+        ackWindow: this.options.ackWindow,
+        now: await this.chainNow(),
+        exclude,
+        maxPricePerOrder: this.options.maxPricePerOrder,
+      });
+      for (const u of plan.unserved) {
+        const before = history.get(u.source);
+        unserved.push(before ? { ...u, reason: `${before}; ${u.reason}` } : u);
+        this.progress(`not served: ${u.source}${u.originAsn ? ` (AS${u.originAsn})` : ""}: ${u.reason}`);
+      }
+      if (plan.orders.length === 0) return;
+      for (const order of plan.orders) {
+        this.progress(
+          `buy from ${this.options.describeService(order.service)} (AS${order.asns.join(", AS")}): offering ${order.offeringId}, ` +
+            `${order.sources.map((s) => formatPrefix(s)).join(" ")}, ${formatTokens(order.price)}`,
+        );
+      }
+      const events = await this.request(plan.orders);
+      requestTransactions++;
+      for (const event of events) {
+        const order = plan.orders.find((o) => o.service.toLowerCase() === event.service.toLowerCase())!;
+        purchases.push({
+          service: event.service,
+          requestId: event.requestId,
+          offeringId: event.offeringId,
+          asns: order.asns,
+          sources: event.sources.map((s) => formatPrefix(s)),
+          price: event.price,
+          ackDeadline: event.ackDeadline,
+          state: "pending",
+        });
+      }
+      this.progress(
+        `requested from ${events.length} provider${events.length === 1 ? "" : "s"} in one transaction ` +
+          `(${formatTokens(events.reduce((s, e) => s + e.price, 0n))} escrowed)`,
+      );
+    };
+
+    await buy(report.topTalkers);
+    const deadline = started + this.options.timeoutMs;
+    while (purchases.some((p) => p.state === "pending")) {
+      if (Date.now() > deadline) {
+        this.progress(`gave up following after ${this.options.timeoutMs} ms: requests still pending stay on chain`);
+        break;
+      }
+      const retry: TopTalker[] = [];
+      const now = await this.chainNow();
+      for (const p of purchases.filter((x) => x.state === "pending")) {
+        const info = await market.getRequest(p.service, p.requestId);
+        const name = this.options.describeService(p.service);
+        if (info.status === "acknowledged" || info.status === "withdrawn") {
+          p.state = "acknowledged";
+          p.ackMs = Date.now() - started;
+          lastAck = p.ackMs;
+          this.progress(`${name} acknowledged ${formatRequestId(p.requestId)} (${p.ackMs} ms after the report)`);
+          continue;
+        }
+        let why: string | undefined;
+        if (info.status === "rejected") {
+          p.state = "rejected";
+          p.reasonCode = await this.rejectReason(p);
+          why = `${name} rejected ${formatRequestId(p.requestId)} (${REJECT_NAMES[p.reasonCode] ?? `reason ${p.reasonCode}`})`;
+        } else if (info.status === "reclaimed") {
+          p.state = "reclaimed";
+          why = `${formatRequestId(p.requestId)} at ${name} was reclaimed`;
+        } else if (info.status === "pending" && now > p.ackDeadline) {
+          try {
+            await market.reclaim(p.service, p.requestId);
+          } catch (error) {
+            // The provider may have answered in the meantime, or the next block is not yet late
+            // enough: look again at the next poll.
+            this.progress(
+              `reclaim of ${formatRequestId(p.requestId)} not possible yet: ${toOperatorError(error).message}`,
+            );
+            continue;
+          }
+          p.state = "reclaimed";
+          why = `${name} let the deadline of ${formatRequestId(p.requestId)} pass: escrow reclaimed`;
+        }
+        if (why === undefined) continue;
+        exclude.add(p.service);
+        this.progress(`${why}; buying its ${p.sources.length} source(s) elsewhere`);
+        for (const s of p.sources) {
+          history.set(s, why);
+          const talker = talkerOf.get(s);
+          if (talker) retry.push(talker);
+        }
+      }
+      if (retry.length > 0) await buy(retry);
+      if (purchases.some((p) => p.state === "pending")) await sleep(this.options.pollMs);
+    }
+
+    const acknowledged = purchases.filter((p) => p.state === "acknowledged");
+    return {
+      purchases,
+      providers: [...new Set(acknowledged.map((p) => p.service))],
+      cost: acknowledged.reduce((s, p) => s + p.price, 0n),
+      refunded: purchases
+        .filter((p) => p.state === "rejected" || p.state === "reclaimed")
+        .reduce((s, p) => s + p.price, 0n),
+      unserved,
+      requestTransactions,
+      msToLastAck: lastAck,
+      ms: Date.now() - started,
+    };
+  }
+
+  private async request(orders: PlannedOrder[]): Promise<RequestedEvent[]> {
+    if (orders.length === 1) return [(await this.options.market.request(orders[0])).event];
+    return (await this.options.market.requestMany(orders)).events;
+  }
+
+  private async rejectReason(p: Purchase): Promise<number> {
+    const service = this.options.market.service(p.service, this.options.provider);
+    const events = await service.queryFilter(service.filters.MitigationRejected(p.requestId));
+    return events.length > 0 ? Number(events[0].args.reason) : 0;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A few lines that sum up a run. */
+export function describeSummary(summary: VictimSummary, describeService: (s: string) => string = (s) => s): string[] {
+  const lines = [
+    `providers: ${summary.providers.map(describeService).join(", ") || "none"}`,
+    `cost: ${formatTokens(summary.cost)} for ${summary.purchases.filter((p) => p.state === "acknowledged").length} mitigation(s); ` +
+      `refunded: ${formatTokens(summary.refunded)}; ${summary.requestTransactions} request transaction(s)`,
+  ];
+  for (const u of summary.unserved) {
+    lines.push(`not served: ${u.source}${u.originAsn ? ` (AS${u.originAsn})` : ""}: ${u.reason}`);
+  }
+  lines.push(
+    summary.msToLastAck === null
+      ? "no acknowledgement came"
+      : `time from attack report to last acknowledgement: ${summary.msToLastAck} ms`,
+  );
+  return lines;
+}

@@ -1,0 +1,380 @@
+/**
+ * Crash safety, end to end: the provider agent runs as a child process (`npx hardhat agent
+ * provider`) against anvil, with the ExaBGP back end writing to a file. It is killed with SIGKILL
+ * twice in the middle of a burst of requests and started again, and the node becomes unreachable
+ * for a while; at the end every request is acknowledged or rejected exactly once, the rule set is
+ * exactly the acknowledged requests' rules with no command repeated, and once the mitigations end
+ * every rule is withdrawn and "terminated" reported once.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager, MaxUint256 } from "ethers";
+
+import { replayExabgp } from "../../src/backends/exabgp";
+import { MarketClient } from "../../src/clients/market";
+import { PreflightSigner } from "../../src/clients/preflight";
+import { RegistryClient } from "../../src/clients/registry";
+import { TokenClient } from "../../src/clients/token";
+import { deploySystem, systemAddresses } from "../../src/deploy";
+import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
+import { parseTokens } from "../../src/format";
+import { ProviderServiceContract__factory } from "../../typechain-types";
+
+const ROOT = path.join(__dirname, "..", "..");
+const ANVIL = path.join(ROOT, "node_modules", ".bin", "anvil");
+const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
+const MNEMONIC = "test test test test test test test test test test test junk";
+const BURST = 30;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function wallet(provider: JsonRpcProvider, index: number): PreflightSigner {
+  const signer = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${index}`).connect(provider);
+  return new PreflightSigner(new NonceManager(signer));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A TCP proxy in front of the node that can cut the agent off (an RPC outage): while cut, every
+ * connection is reset. It keeps its port, so nothing else can take it during the outage.
+ */
+class Outage {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private cut = false;
+  port = 0;
+  constructor(private readonly target: number) {}
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server = createServer((client) => {
+        if (this.cut) {
+          client.destroy();
+          return;
+        }
+        const upstream = connect(this.target, "127.0.0.1");
+        for (const s of [client, upstream]) {
+          this.sockets.add(s);
+          s.on("close", () => this.sockets.delete(s));
+          s.on("error", () => s.destroy());
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      this.server.once("error", reject);
+      this.server.listen(0, "127.0.0.1", () => {
+        const address = this.server!.address();
+        this.port = typeof address === "object" && address !== null ? address.port : 0;
+        resolve();
+      });
+    });
+  }
+
+  down(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  up(): void {
+    this.cut = false;
+  }
+
+  close(): Promise<void> {
+    this.down();
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** The agent as an operator runs it: `npx hardhat agent provider`, in its own process. */
+class AgentProcess {
+  child: ChildProcess | undefined;
+  output = "";
+
+  constructor(
+    private readonly args: string[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  start(): void {
+    this.output = "";
+    this.child = spawn(process.execPath, [HARDHAT, "agent", "provider", ...this.args], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
+  }
+
+  /** Waits for `text` in the output since the last start. */
+  waitFor(text: string, ms = 60_000): Promise<void> {
+    return until(
+      () => this.output.includes(text) || this.child?.exitCode !== null || this.child?.signalCode !== null,
+      ms,
+      `"${text}" from the agent`,
+    ).then(() => {
+      if (!this.output.includes(text)) throw new Error(`the agent exited: ${this.output}`);
+    });
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child!;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
+
+describe("provider agent crash safety (child process, anvil, ExaBGP file)", function () {
+  this.timeout(300_000);
+  let anvil: ChildProcess | undefined;
+  let rpc: JsonRpcProvider | undefined;
+  let agent: AgentProcess | undefined;
+  let outage: Outage | undefined;
+  let dir: string | undefined;
+  /** Where the test is, for the failure message. */
+  let phase = "set-up";
+
+  before(async function () {
+    if (!existsSync(ANVIL)) {
+      console.log(`    (skipped: no anvil binary at ${ANVIL}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
+      this.skip();
+    }
+    const port = await freePort();
+    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", MNEMONIC], { stdio: "ignore" });
+    const network = Network.from(31337);
+    rpc = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
+    rpc.pollingInterval = 50;
+    await until(
+      () =>
+        rpc!.send("eth_chainId", []).then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+      "anvil",
+    );
+    outage = new Outage(port);
+    await outage.listen();
+    dir = mkdtempSync(path.join(tmpdir(), "agent-crash-"));
+  });
+
+  afterEach(function () {
+    // On failure, what the agent said is the first thing to read.
+    if (this.currentTest?.state !== "failed") return;
+    console.log(`    failed while: ${phase}`);
+    if (agent) console.log(agent.output.split("\n").slice(-40).join("\n"));
+  });
+
+  after(async function () {
+    await agent?.kill("SIGKILL");
+    await outage?.close();
+    rpc?.destroy();
+    anvil?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("answers every request exactly once and leaves exactly the right rules, across kill -9 and an RPC outage", async function () {
+    const node = rpc!;
+    const [admin, victim, provider] = [wallet(node, 0), wallet(node, 1), wallet(node, 2)];
+    const [victimAddress, providerAddress] = await Promise.all([victim.getAddress(), provider.getAddress()]);
+    const system = await deploySystem(admin);
+    const registry = new RegistryClient(system.registry);
+    await registry.registerParticipant(victimAddress, "Victim Net");
+    await registry.registerParticipant(providerAddress, "Provider Net");
+    await registry.assignAsn(64500, victimAddress);
+    await registry.assignAsn(64510, providerAddress);
+    await registry.allocate("203.0.113.0/24", victimAddress, 64500);
+    await registry.allocate("2001:db8:a::/48", victimAddress, 64500);
+    await registry.allocate("198.51.100.0/24", providerAddress, 64510);
+    await registry.allocate("2001:db8:1000::/36", providerAddress, 64510);
+    await new TokenClient(system.token).mint(victimAddress, parseTokens("10000"));
+    const providerMarket = new MarketClient(system.directory, system.token, provider);
+    const serviceAddress = await providerMarket.createService();
+    await providerMarket.addOffering({
+      kind: "flow-filtering",
+      pricePerHour: parseTokens("1"),
+      maxDuration: 3600,
+      capacity: 1000,
+    });
+    await providerMarket.addCoverage([64510]);
+    const market = new MarketClient(system.directory, system.token, victim);
+    await market.approveUnlimited(serviceAddress);
+    expect(await system.token.allowance(victimAddress, serviceAddress)).to.equal(MaxUint256);
+    writeDeployment(path.join(dir!, "deployment"), await systemAddresses(system));
+
+    const exabgpFile = path.join(dir!, "exabgp.cmd");
+    agent = new AgentProcess(
+      [
+        "--network",
+        "anvil",
+        "--from",
+        "2",
+        "--backend",
+        "exabgp",
+        "--exabgp-output",
+        exabgpFile,
+        "--db",
+        path.join(dir!, "provider.db"),
+        "--poll-ms",
+        "100",
+      ],
+      { ANVIL_URL: `http://127.0.0.1:${outage!.port}`, [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment") },
+    );
+
+    // Request i: every fourth from sources outside the provider's network (rejected), every
+    // third over IPv6, the rest IPv4; each source distinct.
+    const sourcesOf = (i: number): string[] =>
+      i % 4 === 3
+        ? [`192.0.2.${i}`]
+        : i % 3 === 0
+          ? [`2001:db8:1000::${i + 1}`]
+          : [`198.51.100.${i + 1}`, `198.51.100.${i + 101}`];
+    const targetOf = (i: number) => (i % 3 === 0 && i % 4 !== 3 ? "2001:db8:a::/48" : "203.0.113.0/24");
+    let sent = 0;
+    const sendBurst = async (count: number, gapMs: number) => {
+      for (let k = 0; k < count; k++, sent++) {
+        const i = sent;
+        const now = (await node.getBlock("latest"))!.timestamp;
+        await market.request({
+          service: serviceAddress,
+          offeringId: 0,
+          target: targetOf(i),
+          sources: sourcesOf(i),
+          duration: 600,
+          maxPrice: parseTokens("1"),
+          ackDeadline: now + 3600,
+        });
+        if (gapMs > 0) await sleep(gapMs);
+      }
+    };
+
+    phase = "first run";
+    agent.start();
+    await agent.waitFor("provider agent for");
+    // Each burst runs while the agent works; its failure, if any, is kept and rethrown below.
+    const settled = (p: Promise<void>) =>
+      p.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const rethrow = (error: unknown) => {
+      if (error !== undefined) throw error instanceof Error ? error : new Error("a request of the burst failed");
+    };
+    const burst = settled(sendBurst(12, 40));
+    // Killed between installing rules and acknowledging…
+    await agent.waitFor("install ");
+    await agent.kill("SIGKILL");
+    rethrow(await burst);
+    phase = "second run";
+    agent.start();
+    const burst2 = settled(sendBurst(10, 40));
+    // …and again right after an acknowledgement.
+    await agent.waitFor("acknowledged ");
+    await agent.kill("SIGKILL");
+    rethrow(await burst2);
+    phase = "third run, outage";
+    agent.start();
+    await agent.waitFor("provider agent for");
+    // The node becomes unreachable for the agent while requests keep arriving.
+    outage!.down();
+    await sendBurst(BURST - 22, 0);
+    await sleep(1500);
+    outage!.up();
+
+    phase = "waiting for every answer";
+    const service = ProviderServiceContract__factory.connect(serviceAddress, node);
+    const answered = async () => {
+      const [acks, rejects] = await Promise.all([
+        service.queryFilter(service.filters.MitigationAcknowledged()),
+        service.queryFilter(service.filters.MitigationRejected()),
+      ]);
+      return acks.length + rejects.length;
+    };
+    await until(async () => (await answered()) >= BURST, 120_000, `${BURST} answers`);
+
+    const requested = await service.queryFilter(service.filters.MitigationRequested());
+    const acks = await service.queryFilter(service.filters.MitigationAcknowledged());
+    const rejects = await service.queryFilter(service.filters.MitigationRejected());
+    expect(requested).to.have.length(BURST);
+    const ids = requested.map((e) => e.args.requestId);
+    const count = (list: { args: { requestId: bigint } }[], id: bigint) =>
+      list.filter((e) => e.args.requestId === id).length;
+    const expectedRules: string[] = [];
+    ids.forEach((id, i) => {
+      const outside = i % 4 === 3;
+      expect(count(acks, id), `acknowledgements of request ${i}`).to.equal(outside ? 0 : 1);
+      expect(count(rejects, id), `rejections of request ${i}`).to.equal(outside ? 1 : 0);
+      if (!outside) {
+        for (const s of sourcesOf(i)) {
+          const v6 = s.includes(":");
+          expectedRules.push(`${v6 ? "ipv6" : "ipv4"} ${s}/${v6 ? 128 : 32} ${targetOf(i)} discard`);
+        }
+      }
+    });
+    expect(rejects.every((e) => Number(e.args.reason) === 4)).to.equal(true);
+    for (const id of ids)
+      expect(["acknowledged", "rejected"]).to.include((await market.getRequest(serviceAddress, id)).status);
+
+    // The back end: exactly the acknowledged requests' rules, and no command sent twice.
+    await until(
+      () => replayExabgp(readFileSync(exabgpFile, "utf8")).rules.length === expectedRules.length,
+      20_000,
+      "the rules",
+    );
+    const replay = replayExabgp(readFileSync(exabgpFile, "utf8"));
+    const ruleText = replay.rules.map((r) => `${r.family} ${r.source} ${r.destination} ${r.action.kind}`);
+    expect(ruleText.sort()).to.deep.equal(expectedRules.sort());
+    expect(replay.redundant).to.deep.equal([]);
+    expect(replay.commands).to.equal(expectedRules.length);
+
+    // Every acknowledged request reported "in progress" once.
+    const reportsOf = async (status: number) =>
+      (await service.queryFilter(service.filters.MitigationStatusReported()))
+        .filter((e) => Number(e.args.status) === status)
+        .map((e) => e.args.requestId);
+    await until(async () => (await reportsOf(1)).length >= acks.length, 30_000, "in-progress reports");
+    expect((await reportsOf(1)).sort()).to.deep.equal(acks.map((e) => e.args.requestId).sort());
+
+    phase = "the mitigations end";
+    // The mitigations end: every rule is withdrawn once and "terminated" reported once.
+    await node.send("evm_increaseTime", [601]);
+    await node.send("evm_mine", []);
+    await until(async () => (await reportsOf(6)).length >= acks.length, 60_000, "terminated reports");
+    const ended = replayExabgp(readFileSync(exabgpFile, "utf8"));
+    expect(ended.rules).to.deep.equal([]);
+    expect(ended.redundant).to.deep.equal([]);
+    expect(ended.commands).to.equal(2 * expectedRules.length);
+    expect((await reportsOf(6)).sort()).to.deep.equal(acks.map((e) => e.args.requestId).sort());
+
+    // The third run saw the outage and came back from it.
+    if (process.env.AGENT_CRASH_DEBUG) console.log(agent.output);
+    expect(agent.output).to.match(/error: /);
+    expect(agent.output).to.include("the node answers again: caught up");
+    expect(await agent.kill("SIGTERM")).to.equal(0);
+    expect(agent.output).to.include("stopped; requests:");
+  });
+});

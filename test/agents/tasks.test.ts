@@ -1,0 +1,89 @@
+/** `npx hardhat agent victim`, run in-process against the small Internet, with a provider agent. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+
+import type { VictimSummary } from "../../src/agents/victim/agent";
+import { systemAddresses } from "../../src/deploy";
+import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
+import { deploySmallInternet, providerAgent } from "./helpers";
+
+async function runTask(task: string, args: Record<string, unknown>) {
+  const out: string[] = [];
+  const { log, error } = console;
+  const previous = process.exitCode;
+  process.exitCode = undefined;
+  console.log = (...parts: unknown[]) => void out.push(parts.map(String).join(" "));
+  console.error = (...parts: unknown[]) => void out.push(parts.map(String).join(" "));
+  try {
+    const result: unknown = await hre.run({ scope: "agent", task }, args);
+    return { result, output: out.join("\n"), exitCode: Number(process.exitCode ?? 0) };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.exitCode = previous;
+  }
+}
+
+describe("agent tasks", function () {
+  let dir: string;
+  const previousDir = process.env[DEPLOYMENT_DIR_ENV];
+
+  before(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "agent-tasks-"));
+    process.env[DEPLOYMENT_DIR_ENV] = path.join(dir, "deployment");
+  });
+
+  after(function () {
+    if (previousDir === undefined) delete process.env[DEPLOYMENT_DIR_ENV];
+    else process.env[DEPLOYMENT_DIR_ENV] = previousDir;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("agent victim buys for an attack report and prints a summary", async function () {
+    const net = await loadFixture(deploySmallInternet);
+    writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
+    const report = path.join(dir, "attack.json");
+    writeFileSync(report, JSON.stringify({ target: "203.0.113.10/32", lifetime: 3600, topTalkers: ["192.0.2.66"] }));
+    const gamma = providerAgent(net, "gamma");
+    gamma.start();
+    try {
+      const run = await runTask("victim", { from: "3", report, pollMs: "20", ackWindow: "120", json: false });
+      expect(run.exitCode, run.output).to.equal(0);
+      expect(run.output).to.match(/time from attack report to last acknowledgement: \d+ ms/);
+      expect((run.result as VictimSummary).providers).to.deep.equal([net.services.gamma]);
+    } finally {
+      await gamma.stop();
+    }
+  });
+
+  it("agent victim without --report says so in one sentence", async function () {
+    const run = await runTask("victim", { from: "3", pollMs: "20", ackWindow: "120", json: false });
+    expect(run.exitCode).to.equal(1);
+    expect(run.output).to.equal("--report is required.");
+  });
+
+  it("agent provider refuses an unknown back end before starting", async function () {
+    const net = await loadFixture(deploySmallInternet);
+    writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
+    const run = await runTask("provider", {
+      from: "4",
+      backend: "quagga",
+      db: ":memory:",
+      confirmations: "0",
+      pollMs: "100",
+      gobgpHost: "127.0.0.1",
+      gobgpPort: "50051",
+      gobgpBinary: "gobgp",
+      rateLimit: "1000",
+      minAckMargin: "2",
+      noStatusReports: false,
+      json: false,
+    });
+    expect(run.exitCode).to.equal(1);
+    expect(run.output).to.equal('"quagga" is not a back end: use log, exabgp, gobgp.');
+  });
+});
