@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.mjs"] },
+        projectService: { allowDefaultProject: ["eslint.config.mjs", ".solcover.js"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -37,5 +37,7 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
     },
   },
-  { files: ["eslint.config.mjs"], ...tseslint.configs.disableTypeChecked },
+  { files: ["eslint.config.mjs", ".solcover.js"], ...tseslint.configs.disableTypeChecked },
+  // solidity-coverage reads its settings from a CommonJS module.
+  { files: [".solcover.js"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
 );

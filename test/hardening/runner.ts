@@ -1,0 +1,918 @@
+/**
+ * The engine of the stateful tests (`stateful.test.ts`, a few hundred sequences in CI) and of the
+ * soak (`npm run soak`, ten thousand and more): seeded random sequences of registry, token and
+ * market actions by random actors, honest and not, each predicted by the MarketModel (revert with
+ * which custom error, or what it changes) and compared with the chain, with every invariant
+ * checked after every step.
+ *
+ * Speed: one deployment, then `evm_snapshot`/`evm_revert` between sequences; transactions are sent
+ * as raw `eth_sendTransaction` with a fixed gas limit (no estimation); everything the invariants
+ * compare is read in a single `eth_call` of the test-only HardeningLens.
+ */
+import { ethers, network } from "hardhat";
+import { Interface } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+
+import { parsePrefix } from "../../src/prefix";
+import type { Prefix } from "../../src/prefix";
+import type { HardeningLens, MitigationToken, PrefixRegistry, ServiceDirectory } from "../../typechain-types";
+import type { IProviderServiceContract } from "../../typechain-types/contracts/ProviderServiceContract";
+import { MAX_ACK_WINDOW, MarketModel, Random, ReqStatus, Status, UINT32_MAX, UINT96_MAX, priceOf } from "./model";
+import type { ModelRequest, ModelService, Prediction, RequestInput } from "./model";
+
+const ONE = 10n ** 18n;
+const GAS = "0xf42400"; // 16M (the cap, EIP-7825): never the limiting factor, and no estimation round trip.
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** The prefixes actions draw from, and the registry is asked about after every step. */
+const UNIVERSE_TEXT = [
+  "10.0.0.0/8",
+  "10.0.0.0/16",
+  "10.1.0.0/16",
+  "10.0.0.0/24",
+  "10.0.1.0/24",
+  "10.1.5.0/24",
+  "10.0.0.0/25",
+  "10.0.0.128/25",
+  "10.0.0.7/32",
+  "10.1.5.9/32",
+  "192.0.2.0/24",
+  "192.0.2.128/25",
+  "198.51.100.0/24",
+  "203.0.113.0/24",
+  "0.0.0.0/0",
+  "2001:db8::/32",
+  "2001:db8::/36",
+  "2001:db8::/48",
+  "2001:db8:1::/48",
+  "2001:db8::/64",
+  "::/0",
+];
+const UNIVERSE: Prefix[] = UNIVERSE_TEXT.map((text) => parsePrefix(text));
+/** The IPv4-mapped IPv6 spellings of IPv4 prefixes: the same prefixes, written the other way. */
+const MAPPED: Prefix[] = ["::ffff:10.0.0.0/104", "::ffff:10.0.0.0/120", "::ffff:198.51.100.0/120"].map((text) =>
+  parsePrefix(text),
+);
+/** Not prefixes at all: host bits set, or a length above 128. */
+const INVALID: Prefix[] = [
+  { network: parsePrefix("10.0.0.1/32").network, length: 120 },
+  { network: parsePrefix("2001:db8::1/128").network, length: 64 },
+  { network: 0n, length: 129 },
+];
+
+function key(p: Prefix): string {
+  return `${p.network}/${p.length}`;
+}
+const QUERY_INDEX = new Map(UNIVERSE.map((p, i) => [key(p), i]));
+
+/** Counts of what a run did and checked. */
+export interface RunStats {
+  sequences: number;
+  steps: number;
+  succeeded: number;
+  reverted: number;
+  /** Individual invariant assertions made (balances, escrows, registry answers, requests…). */
+  invariantChecks: number;
+  /** Requests the chain accepted; each was checked to be by a holder of all of its target. */
+  requestsAccepted: number;
+  /** Requests the chain refused because the requester did not hold the target. */
+  ownershipRefusals: number;
+  /** Reverts by custom error. */
+  errors: Map<string, number>;
+  /** Successful transactions by action. */
+  actions: Map<string, number>;
+}
+
+export function emptyStats(): RunStats {
+  return {
+    sequences: 0,
+    steps: 0,
+    succeeded: 0,
+    reverted: 0,
+    invariantChecks: 0,
+    requestsAccepted: 0,
+    ownershipRefusals: 0,
+    errors: new Map(),
+    actions: new Map(),
+  };
+}
+
+export interface RunOptions {
+  /** The first sequence's seed; sequence i uses seed + i. */
+  seed: number;
+  sequences: number;
+  /** Steps per sequence. */
+  steps: number;
+  /** Called after every sequence. */
+  onSequence?: (done: number, stats: RunStats) => void;
+}
+
+interface World {
+  token: MitigationToken;
+  registry: PrefixRegistry;
+  directory: ServiceDirectory;
+  lens: HardeningLens;
+  /** Every account the lens reads: the actors, the services, the directory. */
+  accounts: string[];
+  registrar: string;
+  minter: string;
+  /** Callers the actions draw from, honest or not. */
+  actors: string[];
+  serviceAddresses: string[];
+  errorInterfaces: Interface[];
+  baseBlock: number;
+}
+
+class Failure extends Error {}
+
+function increment(map: Map<string, number>, name: string): void {
+  map.set(name, (map.get(name) ?? 0) + 1);
+}
+
+async function deployWorld(): Promise<{ world: World; model: MarketModel }> {
+  const signers = await ethers.getSigners();
+  const [admin, minter, registrar1, registrar2, p1, p2, v1, v2, v3, mallory, newcomer, outsider] = signers;
+  const token = await ethers.deployContract("MitigationToken", ["Mitigation Token", "MIT", admin, minter]);
+  const registry = await ethers.deployContract("PrefixRegistry", [admin, [registrar1, registrar2]]);
+  const directory = await ethers.deployContract("ServiceDirectory", [token, registry]);
+  const lens = await ethers.deployContract("HardeningLens");
+
+  const model = new MarketModel(minter.address, await directory.getAddress());
+  model.registrars.add(registrar1.address);
+  model.registrars.add(registrar2.address);
+
+  const participants = [p1, p2, v1, v2, v3, mallory];
+  for (const [i, account] of participants.entries()) {
+    await registry.connect(registrar1).registerParticipant(account, `participant ${i}`, "");
+    model.status.set(account.address, Status.Active);
+  }
+  const allocations: [string, HardhatEthersSigner, number][] = [
+    ["10.0.0.0/8", v1, 64496],
+    ["2001:db8::/32", v2, 64497],
+    ["192.0.2.0/24", p1, 64500],
+    ["203.0.113.0/24", v3, 64498],
+    ["198.51.100.0/24", mallory, 64499],
+  ];
+  for (const [text, holder, asn] of allocations) {
+    const p = parsePrefix(text);
+    await registry.connect(registrar2).allocate(p.network, p.length, holder, asn);
+    model.registry.allocate(p, holder.address, asn);
+  }
+
+  const serviceAddresses: string[] = [];
+  const offerings = [
+    [
+      { pricePerHour: 10n * ONE, maxDuration: 86_400, capacity: 10 },
+      { pricePerHour: 0n, maxDuration: 3600, capacity: 1 },
+    ],
+    [{ pricePerHour: 7n * ONE + 1n, maxDuration: 7200, capacity: 3 }],
+  ];
+  for (const [i, provider] of [p1, p2].entries()) {
+    await directory.connect(provider).createService();
+    const address = await directory.serviceOf(provider);
+    const service = await ethers.getContractAt("ProviderServiceContract", address, provider);
+    const modelService: ModelService = {
+      address,
+      provider: provider.address,
+      offerings: [],
+      requestCount: 0n,
+      requests: new Map(),
+    };
+    for (const o of offerings[i]) {
+      await service.addOffering(0, o.pricePerHour, o.maxDuration, o.capacity);
+      modelService.offerings.push({ ...o, active: true });
+    }
+    model.services.set(address, modelService);
+    serviceAddresses.push(address);
+  }
+
+  for (const account of [v1, v2, v3, mallory, newcomer]) {
+    await token.connect(minter).mint(account, 1000n * ONE);
+    model.balances.set(account.address, 1000n * ONE);
+    model.minted += 1000n * ONE;
+  }
+  const actors = [registrar1, minter, p1, p2, v1, v2, v3, mallory, newcomer, outsider];
+  for (const account of actors) {
+    for (const spender of [...serviceAddresses, await directory.getAddress()]) {
+      await token.connect(account).approve(spender, MAX_UINT256);
+    }
+    model.approvedAll.add(account.address);
+  }
+
+  const block = await ethers.provider.getBlock("latest");
+  if (block === null) throw new Error("no latest block");
+  model.now = block.timestamp;
+  const world: World = {
+    token,
+    registry,
+    directory,
+    lens,
+    // Tokens only ever reach the actors, the services and the directory: their balances must add
+    // up to the supply.
+    accounts: [...actors.map((s) => s.address), ...serviceAddresses, await directory.getAddress()],
+    registrar: registrar1.address,
+    minter: minter.address,
+    actors: actors.map((s) => s.address),
+    serviceAddresses,
+    errorInterfaces: [
+      registry.interface,
+      directory.interface,
+      token.interface,
+      (await ethers.getContractFactory("ProviderServiceContract")).interface,
+    ],
+    baseBlock: block.number,
+  };
+  return { world, model };
+}
+
+/** The base model, cloned for each sequence (the chain side is an EVM snapshot). */
+function cloneModel(base: MarketModel): MarketModel {
+  const model = new MarketModel(base.minter, base.directory);
+  model.now = base.now;
+  base.registrars.forEach((r) => model.registrars.add(r));
+  base.status.forEach((s, a) => model.status.set(a, s));
+  base.balances.forEach((b, a) => model.balances.set(a, b));
+  base.approvedAll.forEach((a) => model.approvedAll.add(a));
+  model.minted = base.minted;
+  for (const route of base.registry.all()) {
+    if (route.delegated) throw new Error("the base registry holds allocations only");
+    model.registry.allocate(route, route.holder, route.originAsn);
+  }
+  for (const [address, s] of base.services) {
+    model.services.set(address, {
+      ...s,
+      offerings: s.offerings.map((o) => ({ ...o })),
+      requests: new Map([...s.requests].map(([id, r]) => [id, { ...r }])),
+    });
+  }
+  return model;
+}
+
+/** JSON with bigints, for messages. */
+function show(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** One run: a sequence of steps against one model. */
+class Sequence {
+  /** The registry's isHolder answers at the last registry read, by `account/query index`. */
+  readonly held = new Map<string, boolean>();
+  /** Picks the extra isHolder probes, apart from `random`, so that a seed replays alone. */
+  private readonly probeRandom: Random;
+  private readonly log: string[] = [];
+
+  constructor(
+    private readonly world: World,
+    private readonly model: MarketModel,
+    private readonly random: Random,
+    private readonly stats: RunStats,
+    private readonly label: string,
+  ) {
+    this.probeRandom = new Random(random.next() ^ 0x9e3779b9);
+  }
+
+  private fail(message: string): never {
+    throw new Failure(`${this.label}: ${message}\n  steps so far:\n    ${this.log.join("\n    ")}`);
+  }
+
+  private check(ok: boolean, what: () => string): void {
+    this.stats.invariantChecks += 1;
+    if (!ok) this.fail(what());
+  }
+
+  // --- reading and checking ---------------------------------------------------------------
+
+  private requestRefs(): { service: string; requestId: bigint }[] {
+    const refs: { service: string; requestId: bigint }[] = [];
+    for (const s of this.model.services.values()) {
+      for (const id of s.requests.keys()) refs.push({ service: s.address, requestId: id });
+    }
+    return refs;
+  }
+
+  /**
+   * Reads the chain in one call and checks every invariant against the model; with `registry`,
+   * also reads every answer of the registry (a second call; only registry actions change them).
+   */
+  async checkInvariants(registry: boolean): Promise<void> {
+    const { world, model } = this;
+    const refs = this.requestRefs();
+    const s = await world.lens.read(world.token, world.registry, world.accounts, refs);
+
+    // Token conservation: the balances of every account that ever holds tokens add up to the
+    // supply, and the supply moved only by minting.
+    let sum = 0n;
+    world.accounts.forEach((account, i) => {
+      sum += s.balances[i];
+      this.check(
+        s.balances[i] === model.balanceOf(account),
+        () => `balance of ${account}: chain ${s.balances[i]}, model ${model.balanceOf(account)}`,
+      );
+      this.check(
+        Number(s.statuses[i]) === Number(model.statusOf(account)),
+        () => `status of ${account}: chain ${s.statuses[i]}, model ${model.statusOf(account)}`,
+      );
+    });
+    this.check(s.totalSupply === sum, () => `conservation: supply ${s.totalSupply}, sum of balances ${sum}`);
+    this.check(s.totalSupply === model.minted, () => `supply ${s.totalSupply}, minted ${model.minted}`);
+
+    // Each service holds exactly the escrow of its pending requests.
+    for (const service of model.services.values()) {
+      const balance = s.balances[world.accounts.indexOf(service.address)];
+      const escrow = model.escrowOf(service);
+      this.check(balance === escrow, () => `service ${service.address}: balance ${balance}, open escrows ${escrow}`);
+    }
+    if (registry) await this.checkRegistry();
+
+    // Every request as the model has it.
+    refs.forEach((ref, k) => {
+      const want = model.serviceAt(ref.service).requests.get(ref.requestId)!;
+      const got = s.requests[k];
+      this.check(
+        Number(got.status) === Number(want.status) &&
+          got.price === want.price &&
+          Number(got.startedAt) === want.startedAt &&
+          Number(got.duration) === want.duration &&
+          got.requester === want.requester,
+        () => `request ${ref.requestId} of ${ref.service}: chain ${got.toString()}, model ${show(want)}`,
+      );
+    });
+  }
+
+  /**
+   * The registry's answers equal the model's: the covering prefix of every prefix of the
+   * universe, and `isHolder` for its holder (by the model and by the chain) and one other actor.
+   * (`isHolder` for an account that does not hold the covering prefix is false by the model; a
+   * request by such an account that the chain accepted would fail the step's prediction.)
+   */
+  private async checkRegistry(): Promise<void> {
+    const { world, model } = this;
+    const random = this.probeRandom;
+    const queries = UNIVERSE.map((p) => ({ network: p.network, prefixLength: p.length }));
+    const first = await world.lens.readRegistry(world.registry, queries, [], []);
+    const pairs: [string, number][] = [];
+    UNIVERSE.forEach((prefix, j) => {
+      const want = model.registry.covering(prefix);
+      const got = first.covering[j];
+      const same =
+        want === undefined
+          ? got.holder === ethers.ZeroAddress
+          : got.holder === want.holder &&
+            got.network === want.network &&
+            Number(got.prefixLength) === want.length &&
+            Number(got.originAsn) === want.originAsn &&
+            got.delegated === want.delegated;
+      this.check(same, () => `coveringPrefix(${UNIVERSE_TEXT[j]}): chain ${got.toString()}, model ${show(want)}`);
+      const accounts = new Set([got.holder, random.pick(world.actors)]);
+      if (want !== undefined) accounts.add(want.holder);
+      accounts.delete(ethers.ZeroAddress);
+      for (const account of accounts) pairs.push([account, j]);
+    });
+    const s = await world.lens.readRegistry(
+      world.registry,
+      queries,
+      pairs.map(([account]) => account),
+      pairs.map(([, j]) => j),
+    );
+    this.held.clear();
+    this.check(
+      s.prefixCount === BigInt(model.registry.size),
+      () => `prefixCount: chain ${s.prefixCount}, model ${model.registry.size}`,
+    );
+    this.check(
+      s.lengthsInUse === model.registry.lengthsInUse(),
+      () => `lengthsInUse: chain ${s.lengthsInUse.toString(2)}, model ${model.registry.lengthsInUse().toString(2)}`,
+    );
+    pairs.forEach(([account, j], k) => {
+      const prefix = UNIVERSE[j];
+      const chain = s.held[k];
+      this.held.set(`${account}/${j}`, chain);
+      const holds = model.holdsAll(account, prefix);
+      // Safety: never "holds" what the account does not wholly hold. Liveness: within the probe
+      // budget, the registry answers exactly.
+      this.check(!chain || holds, () => `isHolder(${account}, ${UNIVERSE_TEXT[j]}) is true; the model says no`);
+      this.check(
+        !model.withinProbeBudget(prefix) || chain === holds,
+        () => `isHolder(${account}, ${UNIVERSE_TEXT[j]}): chain ${chain}, model ${holds} (within the probe budget)`,
+      );
+    });
+  }
+
+  /**
+   * After the sequence: from the events, no request was settled (paid, rejected or reclaimed)
+   * more than once, and each settlement moved the request's price.
+   */
+  async checkSettlements(fromBlock: number): Promise<void> {
+    const serviceInterface = this.world.errorInterfaces[3];
+    const logs = await ethers.provider.getLogs({ address: this.world.serviceAddresses, fromBlock, toBlock: "latest" });
+    const settled = new Map<string, number>();
+    let requested = 0;
+    for (const log of logs) {
+      const parsed = serviceInterface.parseLog(log);
+      if (parsed === null) continue;
+      const service = this.model.serviceAt(ethers.getAddress(log.address));
+      if (parsed.name === "MitigationRequested") requested += 1;
+      let amount: bigint | undefined;
+      if (parsed.name === "MitigationAcknowledged") amount = parsed.args.paid as bigint;
+      if (parsed.name === "MitigationRejected" || parsed.name === "MitigationReclaimed") {
+        amount = parsed.args.refunded as bigint;
+      }
+      if (amount === undefined) continue;
+      const id = parsed.args.requestId as bigint;
+      const r = service.requests.get(id);
+      this.check(r !== undefined, () => `${parsed.name} for unknown request ${id}`);
+      this.check(
+        amount === r!.price,
+        () => `${parsed.name} of request ${id} moved ${amount}, its price is ${r!.price}`,
+      );
+      const k = `${log.address}/${id}`;
+      settled.set(k, (settled.get(k) ?? 0) + 1);
+      this.check(settled.get(k) === 1, () => `request ${id} settled twice (${parsed.name})`);
+    }
+    let inModel = 0;
+    let settledInModel = 0;
+    for (const s of this.model.services.values()) {
+      for (const r of s.requests.values()) {
+        inModel += 1;
+        if (r.status !== ReqStatus.Pending) settledInModel += 1;
+      }
+    }
+    this.check(requested === inModel, () => `MitigationRequested events ${requested}, requests ${inModel}`);
+    this.check(
+      settled.size === settledInModel,
+      () => `settlements ${settled.size}, settled requests ${settledInModel}`,
+    );
+  }
+
+  // --- sending ----------------------------------------------------------------------------
+
+  private decode(data: unknown): string {
+    if (typeof data !== "string" || data.length < 10) return `revert without an error (${String(data)})`;
+    for (const i of this.world.errorInterfaces) {
+      try {
+        const parsed = i.parseError(data);
+        if (parsed !== null) return parsed.name;
+      } catch {
+        // not this interface's error
+      }
+    }
+    return `unknown error ${data.slice(0, 10)}`;
+  }
+
+  /** Sends a transaction at the model's time and compares its outcome with the prediction. */
+  private async transact(
+    name: string,
+    from: string,
+    to: string,
+    data: string,
+    predict: () => Prediction,
+    registryAction = false,
+  ): Promise<boolean> {
+    const prediction = predict();
+    await network.provider.send("evm_setNextBlockTimestamp", [this.model.now]);
+    let error: string | undefined;
+    try {
+      await network.provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS }]);
+    } catch (e) {
+      const { data, message } = e as { data?: unknown; message?: string };
+      error = this.decode(data);
+      if (error.startsWith("revert without")) error += ` ${message ?? ""}`;
+    }
+    this.stats.steps += 1;
+    this.log.push(`t=${this.model.now} ${name} from ${from.slice(0, 8)}: ${error ?? "ok"}`);
+    this.check(
+      error === prediction.error,
+      () =>
+        `${name}: the chain ${error === undefined ? "succeeded" : `reverted with ${error}`}, the model predicted ${prediction.error ?? "success"}`,
+    );
+    if (error === undefined) {
+      this.stats.succeeded += 1;
+      increment(this.stats.actions, name);
+      prediction.apply?.();
+    } else {
+      this.stats.reverted += 1;
+      increment(this.stats.errors, error);
+    }
+    await this.checkInvariants(registryAction);
+    return error === undefined;
+  }
+
+  // --- drawing actions --------------------------------------------------------------------
+
+  private actor(): string {
+    return this.random.pick(this.world.actors);
+  }
+
+  private participant(): string {
+    const active = this.world.actors.filter((a) => this.model.statusOf(a) !== Status.None);
+    return this.random.chance(0.9) && active.length > 0 ? this.random.pick(active) : this.actor();
+  }
+
+  private prefix(): Prefix {
+    const roll = this.random.int(20);
+    if (roll === 0) return this.random.pick(INVALID);
+    if (roll <= 2) return this.random.pick(MAPPED);
+    return this.random.pick(UNIVERSE);
+  }
+
+  /** A prefix `account` is likely to hold some or all of, or any. */
+  private heldPrefix(account: string): Prefix {
+    const mine = UNIVERSE.filter((p) => this.model.registry.holderOf(p) === account);
+    return mine.length > 0 && this.random.chance(0.75) ? this.random.pick(mine) : this.prefix();
+  }
+
+  /** A random service; with `prefer`, one holding a request that `prefer` likes, if any. */
+  private service(prefer?: (r: ModelRequest) => boolean): ModelService {
+    const all = this.world.serviceAddresses.map((a) => this.model.serviceAt(a));
+    const liked = prefer === undefined ? [] : all.filter((s) => [...s.requests.values()].some(prefer));
+    return this.random.pick(liked.length > 0 ? liked : all);
+  }
+
+  /**
+   * A request id of `service`: mostly an existing one (one that `prefer` likes, when any),
+   * sometimes one of another service or one that was never made.
+   */
+  private requestId(service: ModelService, prefer?: (r: ModelRequest) => boolean): bigint {
+    const roll = this.random.int(10);
+    const liked = prefer === undefined ? [] : [...service.requests.values()].filter(prefer);
+    if (liked.length > 0 && roll >= 2) return this.random.pick(liked).id;
+    const all = [...service.requests.values()];
+    if (roll === 0 || all.length === 0) return (BigInt(this.actor()) << 64n) | BigInt(1 + this.random.int(3));
+    if (roll === 1) {
+      const other = [...this.model.services.values()].flatMap((s) => [...s.requests.keys()]);
+      if (other.length > 0) return this.random.pick(other);
+    }
+    const pending = all.filter((r) => r.status === ReqStatus.Pending);
+    return (pending.length > 0 && this.random.chance(0.7) ? this.random.pick(pending) : this.random.pick(all)).id;
+  }
+
+  private asn(): number {
+    return 64496 + this.random.int(16);
+  }
+
+  private duration(maxDuration: number): number {
+    const roll = this.random.int(10);
+    if (roll === 0) return 0;
+    if (roll === 1) return maxDuration + 1 > UINT32_MAX ? UINT32_MAX : maxDuration + 1;
+    if (roll === 2) return maxDuration;
+    if (roll === 3) return UINT32_MAX;
+    return 1 + this.random.int(Math.min(maxDuration, 7200));
+  }
+
+  /**
+   * Request parameters: honest ones are valid in every respect the requester controls (an
+   * active offering, a duration within it, the quoted price, a deadline in the window, canonical
+   * sources, a target it holds the covering prefix of); dishonest ones push every field to its
+   * edges and beyond.
+   */
+  private requestInput(service: ModelService, requester: string, honest: boolean): RequestInput {
+    const { random, model } = this;
+    const active = service.offerings.map((o, i) => (o.active ? i : -1)).filter((i) => i >= 0);
+    const offeringId =
+      honest && active.length > 0
+        ? random.pick(active)
+        : random.chance(0.85)
+          ? random.int(service.offerings.length)
+          : service.offerings.length + random.int(2);
+    const offering = service.offerings[offeringId];
+    const maxDuration = offering?.maxDuration ?? 3600;
+    const duration = honest ? 1 + random.int(Math.min(maxDuration, 7200)) : this.duration(maxDuration);
+    const price = offering === undefined ? 0n : priceOf(offering.pricePerHour, duration);
+    const capped = price > UINT96_MAX ? UINT96_MAX : price;
+    const roll = random.int(10);
+    const maxPrice = honest || roll > 2 ? capped : roll === 0 ? (price > 0n ? capped - 1n : 0n) : UINT96_MAX;
+    const deadlineRoll = honest ? 3 : random.int(8);
+    const ackDeadline =
+      deadlineRoll === 0
+        ? model.now
+        : deadlineRoll === 1
+          ? model.now + MAX_ACK_WINDOW + 1
+          : deadlineRoll === 2
+            ? model.now + MAX_ACK_WINDOW
+            : model.now + 1 + random.int(7200);
+    const sourceRoll = honest ? 5 : random.int(12);
+    const sourceCount = sourceRoll === 0 ? 0 : sourceRoll === 1 ? 65 : 1 + random.int(3);
+    const sources = Array.from({ length: sourceCount }, () =>
+      !honest && random.chance(0.1) ? random.pick(INVALID) : random.pick(UNIVERSE),
+    );
+    const target = honest || random.chance(0.5) ? this.heldPrefix(requester) : this.prefix();
+    return { offeringId, target, sources, duration, maxPrice, ackDeadline };
+  }
+
+  /** An actor that holds the covering prefix of some prefix of the universe, if any. */
+  private holderActor(): string {
+    const holders = this.world.actors.filter((a) => UNIVERSE.some((p) => this.model.registry.holderOf(p) === a));
+    return holders.length > 0 ? this.random.pick(holders) : this.actor();
+  }
+
+  /** What the registry's isHolder answers now for the target (from the last lens read). */
+  private chainHolds(requester: string, target: Prefix): boolean {
+    // Not asked: the requester does not hold the covering prefix, and the registry must say no.
+    return this.held.get(`${requester}/${QUERY_INDEX.get(key(target))}`) ?? false;
+  }
+
+  private encodeParams(p: RequestInput): IProviderServiceContract.RequestParamsStruct {
+    return {
+      offeringId: p.offeringId,
+      target: { network: p.target.network, prefixLength: p.target.length },
+      sources: p.sources.map((s) => ({ network: s.network, prefixLength: s.length })),
+      duration: p.duration,
+      maxPrice: p.maxPrice,
+      ackDeadline: p.ackDeadline,
+    };
+  }
+
+  /** Ownership safety on every accepted request, independent of the registry's own answer. */
+  private expectHolder(requester: string, target: Prefix): void {
+    this.stats.requestsAccepted += 1;
+    this.check(
+      this.model.holdsAll(requester, target),
+      () => `a request by ${requester} for ${key(target)} was accepted, but it does not hold all of it`,
+    );
+  }
+
+  private countRefusal(prediction: Prediction): void {
+    if (prediction.error === "ProviderServiceNotHolder" || prediction.error === "ProviderServiceTargetNotWhollyHeld") {
+      this.stats.ownershipRefusals += 1;
+    }
+  }
+
+  /** One random step. */
+  async step(): Promise<void> {
+    const { random, model, world } = this;
+    const dtRoll = random.int(20);
+    model.now += dtRoll < 14 ? 1 : dtRoll < 17 ? 60 + random.int(1200) : dtRoll < 19 ? 3600 + random.int(3600) : 86_401;
+    const honest = random.chance(0.6);
+    const registry = world.registry.interface;
+    const directory = world.directory.interface;
+    const serviceI = world.errorInterfaces[3];
+    const registryAddress = await world.registry.getAddress();
+    let roll = random.int(100);
+    // Acting on requests when there are none yet: make one first.
+    const anyRequest = [...model.services.values()].some((sv) => sv.requests.size > 0);
+    if (roll >= 29 && roll < 63 && !anyRequest && honest) roll = random.int(29);
+    // Withdrawing when nothing runs: acknowledge something first.
+    const running = [...model.services.values()].some((sv) =>
+      [...sv.requests.values()].some(
+        (r) => r.status === ReqStatus.Acknowledged && r.startedAt + r.duration > model.now,
+      ),
+    );
+    if (roll >= 56 && roll < 63 && !running && honest && anyRequest) roll = 29 + random.int(16);
+
+    if (roll < 24) {
+      const service = this.service();
+      const requester = honest ? this.holderActor() : this.actor();
+      const p = this.requestInput(service, requester, honest);
+      const holds = this.chainHolds(requester, p.target);
+      let prediction: Prediction = {};
+      const ok = await this.transact(
+        "request",
+        requester,
+        service.address,
+        serviceI.encodeFunctionData("request", [this.encodeParams(p)]),
+        () => (prediction = model.predictRequest(requester, service, p, holds)),
+      );
+      if (ok) this.expectHolder(requester, p.target);
+      else this.countRefusal(prediction);
+    } else if (roll < 29) {
+      const requester = honest ? this.holderActor() : this.actor();
+      const count = !honest && random.chance(0.1) ? 0 : 1 + random.int(3);
+      const batch = Array.from({ length: count }, () => {
+        const service = !honest && random.chance(0.1) ? undefined : this.service();
+        const params = this.requestInput(service ?? this.service(), requester, honest);
+        return { service, params, chainHolds: this.chainHolds(requester, params.target) };
+      });
+      const encoded = batch.map((b) => ({
+        service: b.service?.address ?? world.registry.target,
+        params: this.encodeParams(b.params),
+      }));
+      const ok = await this.transact(
+        "requestMany",
+        requester,
+        await world.directory.getAddress(),
+        directory.encodeFunctionData("requestMany", [encoded]),
+        () => model.predictRequestMany(requester, batch),
+      );
+      if (ok) batch.forEach((b) => this.expectHolder(requester, b.params.target));
+    } else if (roll < 45) {
+      const prefer = (r: ModelRequest): boolean => r.status === ReqStatus.Pending && r.ackDeadline >= model.now;
+      const service = this.service(honest ? prefer : undefined);
+      const caller = honest ? service.provider : this.actor();
+      const batch = random.chance(0.3);
+      const ids = batch
+        ? Array.from({ length: !honest && random.chance(0.1) ? 0 : 1 + random.int(3) }, () =>
+            this.requestId(service, honest ? prefer : undefined),
+          )
+        : [this.requestId(service, honest ? prefer : undefined)];
+      await this.transact(
+        batch ? "acknowledgeBatch" : "acknowledge",
+        caller,
+        service.address,
+        batch
+          ? serviceI.encodeFunctionData("acknowledgeBatch", [ids])
+          : serviceI.encodeFunctionData("acknowledge", [ids[0]]),
+        () => model.predictAcknowledge(caller, service, ids, batch),
+      );
+    } else if (roll < 50) {
+      const prefer = (r: ModelRequest): boolean => r.status === ReqStatus.Pending;
+      const service = this.service(honest ? prefer : undefined);
+      const caller = honest ? service.provider : this.actor();
+      const id = this.requestId(service, honest ? prefer : undefined);
+      await this.transact(
+        "reject",
+        caller,
+        service.address,
+        serviceI.encodeFunctionData("reject", [id, random.int(5)]),
+        () => model.predictReject(caller, service, id),
+      );
+    } else if (roll < 56) {
+      const prefer = (r: ModelRequest): boolean => r.status === ReqStatus.Pending && r.ackDeadline < model.now;
+      const service = this.service(honest ? prefer : undefined);
+      const id = this.requestId(service, honest ? prefer : undefined);
+      const caller = honest ? ethers.getAddress(ethers.toBeHex(id >> 64n, 20)) : this.actor();
+      await this.transact("reclaim", caller, service.address, serviceI.encodeFunctionData("reclaim", [id]), () =>
+        model.predictReclaim(caller, service, id),
+      );
+    } else if (roll < 63) {
+      const prefer = (r: ModelRequest): boolean =>
+        r.status === ReqStatus.Acknowledged && r.startedAt + r.duration > model.now;
+      const service = this.service(honest ? prefer : undefined);
+      const id = this.requestId(service, honest ? prefer : undefined);
+      const caller = honest ? ethers.getAddress(ethers.toBeHex(id >> 64n, 20)) : this.actor();
+      await this.transact("withdraw", caller, service.address, serviceI.encodeFunctionData("withdraw", [id]), () =>
+        model.predictWithdraw(caller, service, id),
+      );
+    } else if (roll < 68) {
+      const caller = honest ? world.registrar : this.actor();
+      const prefix = this.prefix();
+      const holder = this.participant();
+      const asn = this.asn();
+      await this.transact(
+        "allocate",
+        caller,
+        registryAddress,
+        registry.encodeFunctionData("allocate", [prefix.network, prefix.length, holder, asn]),
+        () => model.predictAllocate(caller, prefix, holder, asn),
+        true,
+      );
+    } else if (roll < 75) {
+      const caller = honest ? this.participant() : this.actor();
+      const prefix = random.chance(0.8) ? this.heldPrefix(caller) : this.prefix();
+      const to = this.participant();
+      const asn = this.asn();
+      await this.transact(
+        "delegate",
+        caller,
+        registryAddress,
+        registry.encodeFunctionData("delegate", [prefix.network, prefix.length, to, asn]),
+        () => model.predictDelegate(caller, prefix, to, asn),
+        true,
+      );
+    } else if (roll < 80) {
+      const registered = model.registry.all();
+      const prefix = registered.length > 0 && random.chance(0.8) ? random.pick(registered) : this.prefix();
+      const parent = model.registry.parent(prefix);
+      const caller = honest
+        ? random.chance(0.5) && parent !== undefined
+          ? parent.holder
+          : world.registrar
+        : this.actor();
+      await this.transact(
+        "revoke",
+        caller,
+        registryAddress,
+        registry.encodeFunctionData("revoke", [prefix.network, prefix.length]),
+        () => model.predictRevoke(caller, prefix),
+        true,
+      );
+    } else if (roll < 85) {
+      const caller = honest ? world.registrar : this.actor();
+      const suspended = world.actors.filter((a) => model.statusOf(a) === Status.Suspended);
+      const suspend = honest ? suspended.length === 0 || random.chance(0.5) : random.chance(0.5);
+      const account = honest && !suspend ? random.pick(suspended) : this.participant();
+      await this.transact(
+        suspend ? "suspend" : "reinstate",
+        caller,
+        registryAddress,
+        suspend
+          ? registry.encodeFunctionData("suspendParticipant", [account])
+          : registry.encodeFunctionData("reinstateParticipant", [account]),
+        () => (suspend ? model.predictSuspend(caller, account) : model.predictReinstate(caller, account)),
+      );
+    } else if (roll < 87) {
+      const caller = honest ? world.registrar : this.actor();
+      const account = random.pick(world.actors);
+      await this.transact(
+        "register",
+        caller,
+        registryAddress,
+        registry.encodeFunctionData("registerParticipant", [account, "Random Networks", ""]),
+        () => model.predictRegister(caller, account),
+      );
+    } else if (roll < 90) {
+      const caller = honest ? world.minter : this.actor();
+      const to = random.pick(world.actors);
+      const amount = BigInt(random.int(500)) * ONE + BigInt(random.int(1000));
+      await this.transact(
+        "mint",
+        caller,
+        await world.token.getAddress(),
+        world.token.interface.encodeFunctionData("mint", [to, amount]),
+        () => model.predictMint(caller, to, amount),
+      );
+    } else {
+      const service = this.service();
+      const caller = honest ? service.provider : this.actor();
+      const priceRoll = random.int(8);
+      const pricePerHour =
+        priceRoll === 0 ? 0n : priceRoll === 1 ? UINT96_MAX : priceRoll === 2 ? 1n : BigInt(1 + random.int(50)) * ONE;
+      const terms = {
+        pricePerHour,
+        maxDuration: random.chance(0.1) ? 0 : random.chance(0.1) ? UINT32_MAX : 60 + random.int(86_400),
+        capacity: random.chance(0.1) ? 0 : random.chance(0.1) ? UINT32_MAX : 1 + random.int(20),
+      };
+      const what = random.int(3);
+      const offeringId = random.int(service.offerings.length + 1);
+      if (what === 0 && service.offerings.length < 6) {
+        await this.transact(
+          "addOffering",
+          caller,
+          service.address,
+          serviceI.encodeFunctionData("addOffering", [
+            random.int(4),
+            terms.pricePerHour,
+            terms.maxDuration,
+            terms.capacity,
+          ]),
+          () => model.predictAddOffering(caller, service, terms),
+        );
+      } else if (what === 1) {
+        // A price raised (or lowered) between a victim's quote and its request's inclusion: the
+        // victim's maximum holds (ProviderServicePriceAboveMaximum), as the model predicts.
+        await this.transact(
+          "updateOffering",
+          caller,
+          service.address,
+          serviceI.encodeFunctionData("updateOffering", [
+            offeringId,
+            terms.pricePerHour,
+            terms.maxDuration,
+            terms.capacity,
+          ]),
+          () => model.predictUpdateOffering(caller, service, offeringId, terms),
+        );
+      } else {
+        const active = random.chance(0.6);
+        await this.transact(
+          "setOfferingActive",
+          caller,
+          service.address,
+          serviceI.encodeFunctionData("setOfferingActive", [offeringId, active]),
+          () => model.predictSetOfferingActive(caller, service, offeringId, active),
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Deploys the market once, then runs `sequences` random sequences of `steps` steps, each from the
+ * same base state (EVM snapshot) with seed `seed + i`. Throws on the first disagreement, naming
+ * the seed and the steps that led to it.
+ */
+export async function runSequences(options: RunOptions, stats: RunStats = emptyStats()): Promise<RunStats> {
+  const { world, model: base } = await deployWorld();
+  let baseHeld: Map<string, boolean> | undefined;
+  for (let i = 0; i < options.sequences; i++) {
+    const snapshotId = String(await network.provider.send("evm_snapshot", []));
+    const seed = (options.seed + i) >>> 0;
+    const model = cloneModel(base);
+    const sequence = new Sequence(world, model, new Random(seed), stats, `sequence seed ${seed}`);
+    // Every sequence starts from the same base: its registry is read and checked once.
+    if (baseHeld === undefined) {
+      await sequence.checkInvariants(true);
+      baseHeld = new Map(sequence.held);
+    } else {
+      baseHeld.forEach((held, k) => sequence.held.set(k, held));
+      await sequence.checkInvariants(false);
+    }
+    for (let s = 0; s < options.steps; s++) await sequence.step();
+    await sequence.checkSettlements(world.baseBlock + 1);
+    await network.provider.send("evm_revert", [snapshotId]);
+    stats.sequences += 1;
+    options.onSequence?.(i + 1, stats);
+  }
+  return stats;
+}
+
+/** A one-paragraph summary of a run. */
+export function describeStats(stats: RunStats): string {
+  const errors = [...stats.errors].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n}`);
+  const actions = [...stats.actions].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n}`);
+  return [
+    `${stats.sequences} sequences, ${stats.steps} steps (${stats.succeeded} succeeded, ${stats.reverted} reverted as predicted), ${stats.invariantChecks} invariant checks`,
+    `${stats.requestsAccepted} requests accepted, every one by a holder of all of its target; ${stats.ownershipRefusals} refused for ownership`,
+    `successful actions: ${actions.join(", ")}`,
+    `reverts: ${errors.join(", ")}`,
+  ].join("\n");
+}
