@@ -4,34 +4,20 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager } from "ethers";
+import { JsonRpcProvider, Network } from "ethers";
 
 import { MarketClient } from "../src/clients/market";
-import { PreflightSigner } from "../src/clients/preflight";
 import { RegistryClient } from "../src/clients/registry";
 import { TokenClient } from "../src/clients/token";
 import { deploySystem } from "../src/deploy";
 import { parseTokens } from "../src/format";
 import { requestMitigation } from "../src/operator/mitigation";
+import { freePort } from "../src/net";
+import { ANVIL_MNEMONIC, anvilWallet } from "./helpers/anvilWallets";
 
 const ANVIL = path.join(__dirname, "..", "node_modules", ".bin", "anvil");
-const MNEMONIC = "test test test test test test test test test test test junk";
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls until the node answers eth_chainId, or fails after `timeoutMs`. */
 async function waitForNode(provider: JsonRpcProvider, anvil: ChildProcess, timeoutMs = 20_000): Promise<void> {
@@ -48,13 +34,6 @@ async function waitForNode(provider: JsonRpcProvider, anvil: ChildProcess, timeo
   }
 }
 
-/** Account `index` of anvil's default mnemonic, with local nonces and gas estimated before sending. */
-function wallet(provider: JsonRpcProvider, index: number): PreflightSigner {
-  const phrase = Mnemonic.fromPhrase(MNEMONIC);
-  const signer = HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${index}`).connect(provider);
-  return new PreflightSigner(new NonceManager(signer));
-}
-
 describe("anvil integration (JSON-RPC)", function () {
   let anvil: ChildProcess | undefined;
   let provider: JsonRpcProvider | undefined;
@@ -65,7 +44,7 @@ describe("anvil integration (JSON-RPC)", function () {
       this.skip();
     }
     const port = await freePort();
-    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", MNEMONIC], { stdio: "ignore" });
+    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], { stdio: "ignore" });
     const network = Network.from(31337);
     provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
     provider.pollingInterval = 50;
@@ -79,7 +58,7 @@ describe("anvil integration (JSON-RPC)", function () {
 
   it("deploys and runs request → acknowledge → pay", async function () {
     const rpc = provider!;
-    const [admin, victim, provider_] = [wallet(rpc, 0), wallet(rpc, 1), wallet(rpc, 2)];
+    const [admin, victim, provider_] = [anvilWallet(rpc, 0), anvilWallet(rpc, 1), anvilWallet(rpc, 2)];
     const [adminAddress, victimAddress, providerAddress] = await Promise.all(
       [admin, victim, provider_].map((w) => w.getAddress()),
     );

@@ -1,10 +1,10 @@
 /** A throw-away anvil node for the import benchmark and tests. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 
 import { HttpJsonRpc } from "./rpc";
+import { freePort } from "../net";
 
 export const ANVIL_BIN = path.join(__dirname, "..", "..", "node_modules", ".bin", "anvil");
 /** anvil's first dev account (mnemonic "test test … junk"): public test key, never a real one. */
@@ -23,18 +23,6 @@ export interface AnvilNode {
   rpc: HttpJsonRpc;
   process: ChildProcess;
   stop(): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function anvilAvailable(): boolean {

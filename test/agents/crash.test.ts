@@ -12,40 +12,23 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager, MaxUint256 } from "ethers";
+import { JsonRpcProvider, Network, MaxUint256 } from "ethers";
 
 import { replayExabgp } from "../../src/backends/exabgp";
 import { MarketClient } from "../../src/clients/market";
-import { PreflightSigner } from "../../src/clients/preflight";
 import { RegistryClient } from "../../src/clients/registry";
 import { TokenClient } from "../../src/clients/token";
 import { deploySystem, systemAddresses } from "../../src/deploy";
 import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
 import { parseTokens } from "../../src/format";
 import { ProviderServiceContract__factory } from "../../typechain-types";
+import { freePort } from "../../src/net";
+import { ANVIL_MNEMONIC, anvilWallet } from "../helpers/anvilWallets";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ANVIL = path.join(ROOT, "node_modules", ".bin", "anvil");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
-const MNEMONIC = "test test test test test test test test test test test junk";
 const BURST = 30;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function wallet(provider: JsonRpcProvider, index: number): PreflightSigner {
-  const signer = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${index}`).connect(provider);
-  return new PreflightSigner(new NonceManager(signer));
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -164,7 +147,7 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
       this.skip();
     }
     const port = await freePort();
-    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", MNEMONIC], { stdio: "ignore" });
+    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], { stdio: "ignore" });
     const network = Network.from(31337);
     rpc = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
     rpc.pollingInterval = 50;
@@ -199,7 +182,7 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
 
   it("answers every request exactly once and leaves exactly the right rules, across kill -9 and an RPC outage", async function () {
     const node = rpc!;
-    const [admin, victim, provider] = [wallet(node, 0), wallet(node, 1), wallet(node, 2)];
+    const [admin, victim, provider] = [anvilWallet(node, 0), anvilWallet(node, 1), anvilWallet(node, 2)];
     const [victimAddress, providerAddress] = await Promise.all([victim.getAddress(), provider.getAddress()]);
     const system = await deploySystem(admin);
     const registry = new RegistryClient(system.registry);

@@ -6,7 +6,6 @@
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -14,18 +13,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { GobgpBackend } from "../../src/backends/gobgp";
 import { deploySmallInternet, order, providerAgent } from "./helpers";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../../src/net";
 
 function gobgp(apiPort: number, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
