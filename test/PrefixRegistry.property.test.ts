@@ -26,61 +26,17 @@ import { NO_ROUTE, deployWithParticipants, plainRoute } from "./helpers/fixtures
 import type { Foundation, PlainRoute } from "./helpers/fixtures";
 import { ReferenceRegistry } from "./helpers/referenceRegistry";
 import type { ReferenceRoute } from "./helpers/referenceRegistry";
+import { Random } from "./helpers/random";
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 0x5eed_1e55);
 const CHUNK = 200;
 const ALL_ONES = (1n << 128n) - 1n;
-const RESERVED_ASNS = new Set([0, 23456, 65535, 4294967295]);
 /**
  * How many more-specific networks `isHolder` probes, at most, to prove that a target contains no
  * prefix held by someone else (PrefixRegistry._SUB_PREFIX_PROBE_BUDGET). Beyond it the registry
  * may answer false for a target its caller does hold in full; never true for one it does not.
  */
 const PROBE_BUDGET = 16n;
-
-/** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed. */
-class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A uniform 32-bit unsigned integer. */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** A uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.next() / 2 ** 32) * n);
-  }
-
-  chance(p: number): boolean {
-    return this.next() / 2 ** 32 < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
-  /** A uniform bigint of `count` bits (0 ≤ count ≤ 128). */
-  bits(count: number): bigint {
-    let value = 0n;
-    for (let i = 0; i < 4; i++) value = (value << 32n) | BigInt(this.next());
-    return count === 0 ? 0n : value >> BigInt(128 - count);
-  }
-
-  /** An AS number anyone may hold. */
-  asn(): number {
-    const asn = this.chance(0.5) ? 64496 + this.int(16) : 1 + this.int(4294967294);
-    return RESERVED_ASNS.has(asn) ? 64500 : asn;
-  }
-}
 
 /** Runs `query` over `items` in chunks of CHUNK concurrent eth_calls. */
 async function inChunks<T, R>(items: readonly T[], query: (item: T) => Promise<R>): Promise<R[]> {

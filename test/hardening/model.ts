@@ -34,36 +34,7 @@ export const MAX_SOURCES = 64;
 /** PrefixRegistry._SUB_PREFIX_PROBE_BUDGET. */
 const PROBE_BUDGET = 16;
 
-/** mulberry32: a small, well-known 32-bit PRNG; deterministic for a seed. */
-export class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A uniform 32-bit unsigned integer. */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-
-  /** A uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.next() / 2 ** 32) * n);
-  }
-
-  chance(p: number): boolean {
-    return this.next() / 2 ** 32 < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
+export { Random } from "../helpers/random";
 
 export interface ModelOffering {
   pricePerHour: bigint;
