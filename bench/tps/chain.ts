@@ -3,7 +3,7 @@
  * eth_sendRawTransaction (no per-transaction round trip), and a block follower collects the
  * receipts of each new block at once (eth_getBlockReceipts, or the block and its receipts).
  */
-import { call, hex, type Rpc } from "./rpc";
+import { call, hex, type JsonRpc } from "../../src/rpc";
 
 export type TxKind = "setup" | "request" | "requestMany" | "acknowledge" | "acknowledgeBatch" | "transfer";
 
@@ -74,7 +74,7 @@ export class Follower {
   receiptsMs = 0;
 
   constructor(
-    private readonly rpc: Rpc,
+    private readonly rpc: JsonRpc,
     private readonly pollMs = 20,
   ) {}
 
@@ -210,7 +210,7 @@ export class Sender {
   readonly refusals = new Map<string, number>();
 
   constructor(
-    private readonly rpc: Rpc,
+    private readonly rpc: JsonRpc,
     private readonly follower: Follower,
     private readonly batchSize = 500,
   ) {}

@@ -17,7 +17,7 @@ import { Follower, Sender } from "./chain";
 import { processCpuSeconds, startNode, type NodeKind } from "./node";
 import { runPhase } from "./phase";
 import { chart, diagnose, machine, markdown, phaseFigures, targets, type BenchResult } from "./report";
-import { call } from "./rpc";
+import { call } from "../../src/rpc";
 import { setUpMarket } from "./setup";
 import { SignerPool } from "./signer";
 import { planMitigation, planTransfers } from "./workload";

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-import { HttpRpc, ProviderRpc, call, hex, type Rpc } from "./rpc";
+import { Eip1193JsonRpc, HttpJsonRpc, call, hex, type JsonRpc } from "../../src/rpc";
 
 export type NodeKind = "anvil" | "hardhat-node" | "hardhat";
 
@@ -20,7 +20,7 @@ export interface NodeOptions {
 
 export interface NodeUnderTest {
   kind: NodeKind;
-  rpc: Rpc;
+  rpc: JsonRpc;
   /** Human-readable: the binary, its version and arguments. */
   description: string;
   /** The child process, for CPU accounting; undefined in process. */
@@ -31,7 +31,7 @@ export interface NodeUnderTest {
 
 const ROOT = path.join(__dirname, "..", "..");
 
-async function waitForRpc(rpc: Rpc, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
+async function waitForRpc(rpc: JsonRpc, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it answered.`);
@@ -93,7 +93,7 @@ async function startAnvil(options: NodeOptions): Promise<NodeUnderTest> {
   const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const rpc = new HttpRpc(`http://127.0.0.1:${options.port}`);
+  const rpc = new HttpJsonRpc(`http://127.0.0.1:${options.port}`);
   try {
     await waitForRpc(rpc, child, "anvil");
   } catch (error) {
@@ -113,7 +113,7 @@ async function startAnvil(options: NodeOptions): Promise<NodeUnderTest> {
 }
 
 /** Interval mining and the block gas limit on a Hardhat network (node or in process). */
-async function configureHardhat(rpc: Rpc, options: NodeOptions): Promise<void> {
+async function configureHardhat(rpc: JsonRpc, options: NodeOptions): Promise<void> {
   await call(rpc, "evm_setBlockGasLimit", [hex(options.blockGasLimit)]);
   await call(rpc, "evm_setAutomine", [false]);
   await call(rpc, "evm_setIntervalMining", [options.blockTimeSeconds * 1000]);
@@ -125,7 +125,7 @@ async function startHardhatNode(options: NodeOptions): Promise<NodeUnderTest> {
   const child = spawn(binary, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const rpc = new HttpRpc(`http://127.0.0.1:${options.port}`);
+  const rpc = new HttpJsonRpc(`http://127.0.0.1:${options.port}`);
   try {
     await waitForRpc(rpc, child, "hardhat node", 120_000);
     await configureHardhat(rpc, options);
@@ -148,7 +148,7 @@ async function startHardhatNode(options: NodeOptions): Promise<NodeUnderTest> {
 async function startInProcess(options: NodeOptions): Promise<NodeUnderTest> {
   // Loading Hardhat creates its runtime environment with the project's config (network "hardhat").
   const hre = (await import("hardhat")).default;
-  const rpc = new ProviderRpc(hre.network.provider);
+  const rpc = new Eip1193JsonRpc(hre.network.provider);
   await configureHardhat(rpc, options);
   return {
     kind: "hardhat",

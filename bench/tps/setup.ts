@@ -14,7 +14,7 @@ import {
 import { parsePrefix, type Prefix } from "../../src/prefix";
 import type { BenchAccounts } from "./accounts";
 import { Sender, type Follower, type TrackedTx } from "./chain";
-import { call, type Rpc } from "./rpc";
+import { call, type JsonRpc } from "../../src/rpc";
 import type { SignerPool, UnsignedTx } from "./signer";
 
 export const TOKEN = MitigationToken__factory.createInterface();
@@ -80,7 +80,7 @@ export async function setUpMarket(
   signer: SignerPool,
   sender: Sender,
   follower: Follower,
-  rpc: Rpc,
+  rpc: JsonRpc,
 ): Promise<MarketDeployment> {
   const nonces = accounts.keys.map(() => 0);
   const at = (key: number) => accounts.addresses[key];

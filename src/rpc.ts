@@ -1,0 +1,136 @@
+/**
+ * Plain JSON-RPC, batched: the importer and the benchmarks send thousands of transactions and
+ * read thousands of views, and one HTTP round trip per call (or an ethers provider's round trips
+ * for nonce, gas and fees) would cost more than the chain's work.
+ */
+
+export interface RpcCall {
+  method: string;
+  params: unknown[];
+}
+
+/** One call's outcome in a batch: its result, or the node's error message. */
+export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: string };
+
+export interface JsonRpc {
+  request(method: string, params: unknown[]): Promise<unknown>;
+  /** The calls in one round trip where the transport allows it; outcomes in call order. */
+  batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]>;
+}
+
+interface RpcResponse {
+  id: number;
+  result?: unknown;
+  error?: { message?: string };
+}
+
+/** JSON-RPC over HTTP, with real batches. */
+export class HttpJsonRpc implements JsonRpc {
+  private nextId = 1;
+
+  constructor(readonly url: string) {}
+
+  private async post(body: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new Error(`The node at ${this.url} did not answer (${(error as Error).message}).`);
+    }
+    if (!response.ok) throw new Error(`The node at ${this.url} answered HTTP ${response.status}.`);
+    return response.json();
+  }
+
+  async request(method: string, params: unknown[]): Promise<unknown> {
+    const reply = (await this.post({ jsonrpc: "2.0", id: this.nextId++, method, params })) as RpcResponse;
+    if (reply.error !== undefined) throw new Error(`${method} failed: ${reply.error.message ?? "unknown error"}.`);
+    return reply.result;
+  }
+
+  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    if (calls.length === 0) return [];
+    const first = this.nextId;
+    this.nextId += calls.length;
+    const body = calls.map((call, i) => ({ jsonrpc: "2.0", id: first + i, method: call.method, params: call.params }));
+    const reply = await this.post(body);
+    if (!Array.isArray(reply)) {
+      const error = (reply as RpcResponse).error?.message ?? "not a batch reply";
+      throw new Error(`The node at ${this.url} refused a batch of ${calls.length} calls: ${error}.`);
+    }
+    const outcomes = new Array<RpcOutcome>(calls.length);
+    for (const item of reply as RpcResponse[]) {
+      const index = item.id - first;
+      outcomes[index] =
+        item.error === undefined
+          ? { ok: true, result: item.result }
+          : { ok: false, error: item.error.message ?? "unknown error" };
+    }
+    for (let i = 0; i < outcomes.length; i++) {
+      if (outcomes[i] === undefined) outcomes[i] = { ok: false, error: "no reply in the batch" };
+    }
+    return outcomes;
+  }
+}
+
+/** An EIP-1193 provider (Hardhat's in-process network): no batches, calls in parallel instead. */
+export class Eip1193JsonRpc implements JsonRpc {
+  constructor(readonly provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> }) {}
+
+  request(method: string, params: unknown[]): Promise<unknown> {
+    return this.provider.request({ method, params });
+  }
+
+  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    const outcomes: RpcOutcome[] = [];
+    // In order: transactions of one sender must reach the pool in nonce order.
+    for (const call of calls) {
+      try {
+        outcomes.push({ ok: true, result: await this.provider.request({ method: call.method, params: call.params }) });
+      } catch (error) {
+        outcomes.push({ ok: false, error: (error as Error).message });
+      }
+    }
+    return outcomes;
+  }
+}
+
+/** Splits `calls` into batches of `size` and runs them, `parallel` batches at a time. */
+export async function batchAll(
+  rpc: JsonRpc,
+  calls: readonly RpcCall[],
+  size = 1000,
+  parallel = 2,
+): Promise<RpcOutcome[]> {
+  const outcomes = new Array<RpcOutcome>(calls.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < calls.length) {
+      const start = next;
+      next += size;
+      const results = await rpc.batch(calls.slice(start, start + size));
+      for (let i = 0; i < results.length; i++) outcomes[start + i] = results[i];
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, () => worker()));
+  return outcomes;
+}
+
+/** The result of a successful call, or the error as one sentence. */
+export function resultOf(outcome: RpcOutcome, what: string): unknown {
+  if (!outcome.ok) throw new Error(`${what} failed: ${outcome.error}`);
+  return outcome.result;
+}
+
+/** One call; throws with the node's message on a JSON-RPC error. */
+export async function call<T>(rpc: JsonRpc, method: string, params: unknown[] = []): Promise<T> {
+  return resultOf((await rpc.batch([{ method, params }]))[0], method) as T;
+}
+
+/** A JSON-RPC quantity. */
+export function hex(value: number | bigint): string {
+  return `0x${value.toString(16)}`;
+}
