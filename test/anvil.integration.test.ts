@@ -2,11 +2,8 @@
  * The same flow over JSON-RPC against anvil, an independent EVM implementation: deploy, register,
  * request → acknowledge → pay, with the src/ clients and plain ethers wallets.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { expect } from "chai";
-import { JsonRpcProvider, Network } from "ethers";
+import type { JsonRpcProvider } from "ethers";
 
 import { MarketClient } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";
@@ -14,46 +11,20 @@ import { TokenClient } from "../src/clients/token";
 import { deploySystem } from "../src/deploy";
 import { parseTokens } from "../src/format";
 import { requestMitigation } from "../src/operator/mitigation";
-import { freePort } from "../src/net";
-import { ANVIL_MNEMONIC, anvilWallet } from "./helpers/anvilWallets";
-
-const ANVIL = path.join(__dirname, "..", "node_modules", ".bin", "anvil");
-
-/** Polls until the node answers eth_chainId, or fails after `timeoutMs`. */
-async function waitForNode(provider: JsonRpcProvider, anvil: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (anvil.exitCode !== null) throw new Error(`anvil exited with code ${anvil.exitCode}`);
-    try {
-      await provider.send("eth_chainId", []);
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
+import { anvilWallet, startTestAnvil, type TestAnvil } from "./helpers/anvil";
 
 describe("anvil integration (JSON-RPC)", function () {
-  let anvil: ChildProcess | undefined;
+  let anvil: TestAnvil | null = null;
   let provider: JsonRpcProvider | undefined;
 
   before(async function () {
-    if (!existsSync(ANVIL)) {
-      console.log(`    (skipped: no anvil binary at ${ANVIL}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
-      this.skip();
-    }
-    const port = await freePort();
-    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], { stdio: "ignore" });
-    const network = Network.from(31337);
-    provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
-    provider.pollingInterval = 50;
-    await waitForNode(provider, anvil);
+    anvil = await startTestAnvil();
+    if (anvil === null) this.skip();
+    provider = anvil.provider;
   });
 
   after(function () {
-    provider?.destroy();
-    anvil?.kill();
+    anvil?.stop();
   });
 
   it("deploys and runs request → acknowledge → pay", async function () {

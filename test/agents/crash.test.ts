@@ -7,12 +7,12 @@
  * every rule is withdrawn and "terminated" reported once.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { JsonRpcProvider, Network, MaxUint256 } from "ethers";
+import { JsonRpcProvider, MaxUint256 } from "ethers";
 
 import { replayExabgp } from "../../src/backends/exabgp";
 import { MarketClient } from "../../src/clients/market";
@@ -22,11 +22,9 @@ import { deploySystem, systemAddresses } from "../../src/deploy";
 import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
 import { parseTokens } from "../../src/format";
 import { ProviderServiceContract__factory } from "../../typechain-types";
-import { freePort } from "../../src/net";
-import { ANVIL_MNEMONIC, anvilWallet } from "../helpers/anvilWallets";
+import { anvilWallet, startTestAnvil } from "../helpers/anvil";
 
 const ROOT = path.join(__dirname, "..", "..");
-const ANVIL = path.join(ROOT, "node_modules", ".bin", "anvil");
 const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
 const BURST = 30;
 
@@ -142,24 +140,11 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
   let phase = "set-up";
 
   before(async function () {
-    if (!existsSync(ANVIL)) {
-      console.log(`    (skipped: no anvil binary at ${ANVIL}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
-      this.skip();
-    }
-    const port = await freePort();
-    anvil = spawn(ANVIL, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], { stdio: "ignore" });
-    const network = Network.from(31337);
-    rpc = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
-    rpc.pollingInterval = 50;
-    await until(
-      () =>
-        rpc!.send("eth_chainId", []).then(
-          () => true,
-          () => false,
-        ),
-      20_000,
-      "anvil",
-    );
+    const node = await startTestAnvil();
+    if (node === null) this.skip();
+    anvil = node.process;
+    rpc = node.provider;
+    const port = node.port;
     outage = new Outage(port);
     await outage.listen();
     dir = mkdtempSync(path.join(tmpdir(), "agent-crash-"));

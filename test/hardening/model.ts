@@ -8,6 +8,7 @@
 import { IPV4_MAPPED, MAX_LENGTH, contains, isIPv4, mask } from "../../src/prefix";
 import type { Prefix } from "../../src/prefix";
 import { ReferenceRegistry } from "../helpers/referenceRegistry";
+import { RequestStatus as ReqStatus } from "../helpers/marketFixtures";
 
 /** `IPrefixRegistry.ParticipantStatus`. */
 export enum Status {
@@ -16,15 +17,8 @@ export enum Status {
   Suspended = 2,
 }
 
-/** `IProviderServiceContract.RequestStatus`. */
-export enum ReqStatus {
-  None = 0,
-  Pending = 1,
-  Acknowledged = 2,
-  Rejected = 3,
-  Reclaimed = 4,
-  Withdrawn = 5,
-}
+/** `IProviderServiceContract.RequestStatus`, named as the model's other enums. */
+export { ReqStatus };
 
 export const UINT96_MAX = (1n << 96n) - 1n;
 export const UINT32_MAX = 2 ** 32 - 1;
