@@ -36,6 +36,7 @@ function options() {
       providers: { type: "string", default: "20" },
       "many-share": { type: "string", default: "0.1" },
       "ack-batch": { type: "string", default: "10" },
+      "single-acks": { type: "string", default: "0.5" },
       "gas-limit": { type: "string", default: "1000000000" },
       port: { type: "string", default: "8555" },
       seed: { type: "string", default: "ddos-mitigation-market bench" },
@@ -62,6 +63,7 @@ function options() {
     providers: number("providers", 4),
     manyShare: number("many-share", 0),
     ackBatch: number("ack-batch", 1),
+    singleAckShare: Math.min(1, number("single-acks", 0)),
     gasLimit: BigInt(number("gas-limit", 30_000_000)),
     port: number("port", 1),
     seed: values.seed,
@@ -103,7 +105,14 @@ async function main(): Promise<void> {
       accounts,
       market,
       pool,
-      { rate: opts.rate, slots, manyShare: opts.manyShare, ackBatch: opts.ackBatch, duration: 600 },
+      {
+        rate: opts.rate,
+        slots,
+        manyShare: opts.manyShare,
+        ackBatch: opts.ackBatch,
+        singleAckShare: opts.singleAckShare,
+        duration: 600,
+      },
       ackDeadline,
     );
     const mitigationCount = plan.requests.flat().length + plan.acks.length;

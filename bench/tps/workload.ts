@@ -8,9 +8,9 @@
  * transactions of one JSON-RPC batch in any order. So within a chunk (sent as one batch) each
  * group of four services hears from one victim only, whose nonces order its requests; chunks are
  * sent one after another. The ids are then known in advance, and the providers' acknowledgements
- * are signed in advance too: per service and slot, half of the new requests are acknowledged one
- * by one and the rest with `acknowledgeBatch`. An acknowledgement is released to the node once
- * the requests it names are mined. The victims take turns, so all of them request.
+ * are signed in advance too: per service and slot, a share of the new requests (`--single-acks`,
+ * half by default) is acknowledged one by one and the rest with `acknowledgeBatch`. An
+ * acknowledgement is released to the node once the requests it names are mined. The victims take turns, so all of them request.
  *
  * Baseline: the same number of plain ERC-20 transfers at the same pace.
  */
@@ -39,6 +39,8 @@ export interface MixOptions {
   manyShare: number;
   /** Size of an acknowledgeBatch. */
   ackBatch: number;
+  /** Share of the requests acknowledged one by one; the rest go in acknowledgeBatch calls. */
+  singleAckShare: number;
   /** Seconds of mitigation bought by each request. */
   duration: number;
 }
@@ -76,8 +78,8 @@ const GAS = {
 /** How many request transactions per slot give about `rate` mitigation transactions per second. */
 function requestsPerSlot(options: MixOptions, services: number): number {
   const idsPerTx = 1 + (MANY_WIDTH - 1) * options.manyShare;
-  // Per id: half a single ack, and half of 1/ackBatch of a batch; plus a batch per service and slot.
-  const acksPerId = 0.5 + 0.5 / options.ackBatch;
+  // Per id: a share of a single ack, and the rest of 1/ackBatch of a batch; plus a batch per service and slot.
+  const acksPerId = options.singleAckShare + (1 - options.singleAckShare) / options.ackBatch;
   const perSecond = (options.rate - services) / (1 + idsPerTx * acksPerId);
   return Math.max(1, Math.round(perSecond / CHUNKS_PER_SLOT)) * CHUNKS_PER_SLOT;
 }
@@ -155,15 +157,15 @@ export async function planMitigation(
     requested.push(byService);
   }
 
-  // Acknowledgements, per slot and service in id order: the first half singly, the rest batched.
+  // Acknowledgements, per slot and service in id order: the first ones singly, the rest batched.
   const ackUnsigned: UnsignedTx[] = [];
   const ackDeps: number[][] = [];
   const ackKinds: TrackedTx["kind"][] = [];
   for (const byService of requested) {
     byService.forEach((entries, s) => {
       const key = providers[s];
-      const half = Math.ceil(entries.length / 2);
-      for (const entry of entries.slice(0, half)) {
+      const single = Math.ceil(entries.length * options.singleAckShare);
+      for (const entry of entries.slice(0, single)) {
         ackUnsigned.push({
           key,
           nonce: nonces[key]++,
@@ -174,7 +176,7 @@ export async function planMitigation(
         ackDeps.push([entry.request]);
         ackKinds.push("acknowledge");
       }
-      const rest = entries.slice(half);
+      const rest = entries.slice(single);
       for (let start = 0; start < rest.length; start += options.ackBatch) {
         const chunk = rest.slice(start, start + options.ackBatch);
         ackUnsigned.push({

@@ -43,6 +43,8 @@ export async function startAnvil(options: AnvilOptions): Promise<AnvilNode> {
     "--base-fee",
     "0",
     "--disable-min-priority-fee",
+    // No state snapshot per block: a full import would otherwise hold tens of GB.
+    "--prune-history",
     ...(options.blockTime > 0 ? ["--block-time", String(options.blockTime)] : []),
     ...(options.extraArgs ?? []),
   ];

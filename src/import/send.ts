@@ -1,7 +1,9 @@
 /** Sending many transactions from one account: explicit nonces, batched submission, a window. */
+import { keccak256 } from "ethers";
+
 import type { Batch } from "./plan";
 import { decodeAddressWord, encodePrefix } from "./plan";
-import { batchAll, resultOf, type FeeSettings, type JsonRpc, type TxSender } from "./rpc";
+import { batchAll, resultOf, type FeeSettings, type JsonRpc, type RpcCall, type TxSender } from "./rpc";
 import type { ImportEntry } from "./table";
 
 /** What the chain says before a run sends anything. */
@@ -98,16 +100,32 @@ export interface Op {
 }
 
 export interface SendOptions {
+  /** At most this many transactions sent and not yet mined. */
   window: number;
+  /** At most this much gas (by gas limit) sent and not yet mined; default: no limit. */
+  maxPendingGas?: number;
   maxFeePerGas?: bigint;
   maxPriorityFeePerGas?: bigint;
+  /**
+   * How long the account's nonce may stand still, with transactions outstanding, before the
+   * sender asks the node whether it still has them (default 3 s). Nodes drop transactions (anvil
+   * loses some when they arrive while it builds a block; a restarted node loses its pool); each
+   * one the node no longer knows is sent again, signed as before.
+   */
+  stallMs?: number;
+  /** Rebroadcasts without progress before the run gives up (default 5). */
+  maxRebroadcasts?: number;
   /** After each receipt check: how many ops are mined, and the prefixes they allocated. */
   onProgress?: (mined: { index: number; weight: number }) => void;
+  /** Told when transactions the node had dropped are sent again. */
+  onRebroadcast?: (event: { fromNonce: number; count: number }) => void;
 }
 
 export interface SendResult {
   batchGas: bigint;
   otherGas: bigint;
+  /** Transactions sent again because the node had dropped them. */
+  rebroadcast: number;
 }
 
 interface Receipt {
@@ -115,10 +133,38 @@ interface Receipt {
   gasUsed: string;
 }
 
+/** A node's answer to a transaction it already has (sent by an earlier run, signed the same). */
+const ALREADY_KNOWN = /already (known|imported)|known transaction|AlreadyImported/i;
+/** A node's answer to a transaction sent again that was mined meanwhile. */
+const ALREADY_MINED = /nonce too low/i;
+
+/** Nodes cap a request's size (anvil refuses a batch of 250 full allocateBatch transactions). */
+const MAX_REQUEST_CHARS = 1_000_000;
+const SUBMIT_CHUNK = 250;
+
+/** Splits `calls` into JSON-RPC batches below the size nodes accept. */
+function requestChunks<T extends { params: readonly unknown[] }>(calls: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let chars = 0;
+  for (const call of calls) {
+    const size = JSON.stringify(call.params).length;
+    if (chunk.length > 0 && (chunk.length >= SUBMIT_CHUNK || chars + size > MAX_REQUEST_CHARS)) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(call);
+    chars += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /**
  * Sends `ops` with consecutive nonces from `context.nonce`, at most `window` unmined at a time,
  * and checks every receipt. A reverted transaction stops the run (what was sent after it is
- * still mined, and a new run finds it in the chain).
+ * still mined, and a new run finds it in the chain). Transactions the node drops are sent again.
  */
 export async function sendAll(
   rpc: JsonRpc,
@@ -135,57 +181,89 @@ export async function sendAll(
     // Room for the base fee to rise while blocks are full.
     maxFeePerGas: options.maxFeePerGas ?? context.baseFee * 4n + priority + 1_000_000_000n,
   };
+  const stallMs = options.stallMs ?? 3000;
+  const maxRebroadcasts = options.maxRebroadcasts ?? 5;
   const hashes: string[] = new Array<string>(ops.length);
+  // The signed submissions not yet mined, kept to send again if the node drops them.
+  const submissions = new Map<number, RpcCall>();
   let sent = 0;
   let checked = 0;
   let weight = 0;
   let batchGas = 0n;
   let otherGas = 0n;
+  let rebroadcast = 0;
+  let pendingGas = 0;
+  const maxPendingGas = options.maxPendingGas ?? Number.POSITIVE_INFINITY;
+  let fruitlessRebroadcasts = 0;
+  let lastProgress = Date.now();
   let failure: string | null = null;
-  const SUBMIT_CHUNK = 250;
-  const MAX_REQUEST_CHARS = 1_000_000;
 
   while (checked < ops.length) {
     // Submit while the window has room.
     while (failure === null && sent < ops.length && sent - checked < options.window) {
       let end = Math.min(ops.length, sent + SUBMIT_CHUNK, checked + options.window);
-      // Nodes cap a request's size (anvil refuses a batch of 250 full allocateBatch transactions).
-      let bytes = 0;
+      let gas = pendingGas;
       for (let i = sent; i < end; i++) {
-        bytes += ops[i].data.length;
-        if (bytes > MAX_REQUEST_CHARS && i > sent) {
+        if (i > checked && gas + ops[i].gasLimit > maxPendingGas) {
           end = i;
           break;
         }
+        gas += ops[i].gasLimit;
       }
-      const calls = [];
+      if (end <= sent) break;
+      const calls: RpcCall[] = [];
       for (let i = sent; i < end; i++) {
         calls.push(
           sender.submission({ to, data: ops[i].data, nonce: context.nonce + i, gasLimit: ops[i].gasLimit }, fees),
         );
       }
-      const outcomes = await rpc.batch(calls);
-      for (let k = 0; k < outcomes.length; k++) {
-        const outcome = outcomes[k];
-        if (!outcome.ok) {
-          failure = `The node refused transaction ${sent + k} (nonce ${context.nonce + sent + k}): ${outcome.error}`;
+      for (const chunk of requestChunks(calls)) {
+        const outcomes = await rpc.batch(chunk);
+        // The same signed transaction from a run that crashed is the one this run would send.
+        const known = (k: number): string | null => {
+          const outcome = outcomes[k];
+          if (outcome.ok) return outcome.result as string;
+          const raw = chunk[k].method === "eth_sendRawTransaction" ? (chunk[k].params[0] as string) : null;
+          return raw !== null && ALREADY_KNOWN.test(outcome.error) ? keccak256(raw) : null;
+        };
+        const refused = outcomes.findIndex((_, k) => known(k) === null);
+        const accepted = refused === -1 ? outcomes.length : refused;
+        for (let k = 0; k < accepted; k++) {
+          hashes[sent + k] = known(k)!;
+          submissions.set(sent + k, chunk[k]);
+          pendingGas += ops[sent + k].gasLimit;
+        }
+        if (refused !== -1) {
+          const outcome = outcomes[refused];
+          failure = `The node refused transaction ${sent + refused} (nonce ${context.nonce + sent + refused}): ${outcome.ok ? "" : outcome.error}`;
+          sent += accepted;
           break;
         }
-        hashes[sent + k] = outcome.result as string;
+        sent += chunk.length;
       }
-      if (failure !== null) {
-        sent += outcomes.findIndex((o) => !o.ok);
-        break;
-      }
-      sent = end;
     }
     if (checked >= sent) break;
 
     const mined = Math.min(sent, (await nonceAt(rpc, sender.address, "latest")) - context.nonce);
     if (mined <= checked) {
+      if (Date.now() - lastProgress > stallMs) {
+        const resent = await rebroadcastDropped(rpc, hashes, submissions, checked, sent);
+        if (resent > 0) {
+          rebroadcast += resent;
+          fruitlessRebroadcasts++;
+          options.onRebroadcast?.({ fromNonce: context.nonce + checked, count: resent });
+          if (fruitlessRebroadcasts > maxRebroadcasts) {
+            failure = `The node dropped transaction ${checked} (nonce ${context.nonce + checked}) ${fruitlessRebroadcasts} times`;
+            break;
+          }
+        }
+        lastProgress = Date.now();
+      }
       await sleep(20);
       continue;
     }
+    lastProgress = Date.now();
+    fruitlessRebroadcasts = 0;
     const receipts = await batchAll(
       rpc,
       hashes.slice(checked, mined).map((hash) => ({ method: "eth_getTransactionReceipt", params: [hash] })),
@@ -198,6 +276,8 @@ export async function sendAll(
       // The account's nonce can move before the node serves the block's receipts.
       if (receipt === null) break;
       ready = index + 1;
+      submissions.delete(index);
+      pendingGas -= ops[index].gasLimit;
       const gasUsed = BigInt(receipt.gasUsed);
       if (ops[index].kind === "batch") batchGas += gasUsed;
       else otherGas += gasUsed;
@@ -218,5 +298,36 @@ export async function sendAll(
       `${failure}. ${checked} of ${ops.length} transactions were mined; run the import again to continue from the chain's state.`,
     );
   }
-  return { batchGas, otherGas };
+  return { batchGas, otherGas, rebroadcast };
+}
+
+/**
+ * Asks the node for the outstanding transactions `from..to` and sends again, as signed before,
+ * those it no longer has. Returns how many were sent.
+ */
+async function rebroadcastDropped(
+  rpc: JsonRpc,
+  hashes: readonly string[],
+  submissions: ReadonlyMap<number, RpcCall>,
+  from: number,
+  to: number,
+): Promise<number> {
+  const known = await batchAll(
+    rpc,
+    hashes.slice(from, to).map((hash) => ({ method: "eth_getTransactionByHash", params: [hash] })),
+    500,
+  );
+  const dropped: RpcCall[] = [];
+  for (let k = 0; k < known.length; k++) {
+    if (resultOf(known[k], `transaction ${hashes[from + k]}`) === null) dropped.push(submissions.get(from + k)!);
+  }
+  for (const chunk of requestChunks(dropped)) {
+    const outcomes = await rpc.batch(chunk);
+    for (const outcome of outcomes) {
+      if (!outcome.ok && !ALREADY_KNOWN.test(outcome.error) && !ALREADY_MINED.test(outcome.error)) {
+        throw new Error(`The node refused a transaction sent again after it had dropped it: ${outcome.error}`);
+      }
+    }
+  }
+  return dropped.length;
 }
