@@ -98,7 +98,17 @@ export class Eip1193JsonRpc implements JsonRpc {
   }
 }
 
-/** Splits `calls` into batches of `size` and runs them, `parallel` batches at a time. */
+/**
+ * A read that raced a new block on a node that keeps no history (anvil --prune-history): "latest"
+ * resolved to a block whose state was dropped before the call ran. Asking again answers it.
+ */
+const STATE_GONE = /BlockOutOfRange|block height is \d+ but requested was/;
+const STATE_GONE_RETRIES = 3;
+
+/**
+ * Splits `calls` into batches of `size` and runs them, `parallel` batches at a time. Calls that
+ * raced a pruned state are asked again.
+ */
 export async function batchAll(
   rpc: JsonRpc,
   calls: readonly RpcCall[],
@@ -116,6 +126,12 @@ export async function batchAll(
     }
   }
   await Promise.all(Array.from({ length: parallel }, () => worker()));
+  for (let attempt = 0; attempt < STATE_GONE_RETRIES; attempt++) {
+    const again = outcomes.flatMap((outcome, i) => (!outcome.ok && STATE_GONE.test(outcome.error) ? [i] : []));
+    if (again.length === 0) break;
+    const results = await rpc.batch(again.map((i) => calls[i]));
+    again.forEach((i, k) => (outcomes[i] = results[k]));
+  }
   return outcomes;
 }
 

@@ -43,8 +43,13 @@ export async function startAnvil(options: AnvilOptions): Promise<AnvilNode> {
     "--base-fee",
     "0",
     "--disable-min-priority-fee",
-    // No state snapshot per block: a full import would otherwise hold tens of GB.
+    // Bounded memory: anvil otherwise keeps a copy of the whole state per block, and a full
+    // import grows it past 20 GB (a few snapshots are not enough). Without history an eth_call
+    // at "latest" can miss its block's state when the next block is mined meanwhile: batchAll
+    // retries those. Only the recent blocks' transactions are kept (receipts are read at once).
     "--prune-history",
+    "--transaction-block-keeper",
+    "64",
     ...(options.blockTime > 0 ? ["--block-time", String(options.blockTime)] : []),
     ...(options.extraArgs ?? []),
   ];
