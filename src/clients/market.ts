@@ -1,5 +1,12 @@
 /** The market, in operator terms: services, offerings, coverage, and the request life cycle. */
-import { MaxUint256, type ContractRunner, type ContractTransactionReceipt, type Signer } from "ethers";
+import {
+  EventFragment,
+  MaxUint256,
+  type ContractRunner,
+  type ContractTransactionReceipt,
+  type LogDescription,
+  type Signer,
+} from "ethers";
 
 import {
   ProviderServiceContract__factory,
@@ -102,6 +109,26 @@ export interface RequestedEvent {
 }
 
 const SERVICE_INTERFACE = ProviderServiceContract__factory.createInterface();
+/** The service's events by topic: Interface.parseLog hashes every event's signature for each log. */
+const SERVICE_EVENTS = new Map(
+  SERVICE_INTERFACE.fragments.filter((f) => EventFragment.isFragment(f)).map((f) => [f.topicHash, f] as const),
+);
+
+/** A service contract's log decoded (as Interface.parseLog does), or null if it is none of its events. */
+export function parseServiceLog(log: {
+  topics: readonly string[];
+  data: string;
+}): Pick<LogDescription, "name" | "args"> | null {
+  const fragment = log.topics.length > 0 ? SERVICE_EVENTS.get(log.topics[0]) : undefined;
+  if (!fragment) return null;
+  return { name: fragment.name, args: SERVICE_INTERFACE.decodeEventLog(fragment, log.data, log.topics) };
+}
+
+/**
+ * One contract object per service address for the whole process: building one parses the whole
+ * ABI, connecting it to another runner does not.
+ */
+const SERVICE_CONTRACTS = new Map<string, ProviderServiceContract>();
 
 function asPrefix(value: string | Prefix, allowAddress = false): Prefix {
   return typeof value === "string" ? parsePrefix(value, { allowAddress }) : value;
@@ -151,7 +178,7 @@ export function toRequestParams(order: MitigationOrder): IProviderServiceContrac
 export function requestedEvents(receipt: ContractTransactionReceipt): RequestedEvent[] {
   const events: RequestedEvent[] = [];
   for (const log of receipt.logs) {
-    const parsed = SERVICE_INTERFACE.parseLog(log);
+    const parsed = parseServiceLog(log);
     if (parsed?.name !== "MitigationRequested") continue;
     events.push(toRequestedEvent(log.address, parsed.args, log.blockNumber, log.transactionHash));
   }
@@ -186,6 +213,8 @@ export class MarketClient {
   readonly directory: ServiceDirectory;
   readonly token: MitigationToken;
   readonly runner: Signer;
+  /** Service contracts bound to `runner`, by address. */
+  private readonly services = new Map<string, ProviderServiceContract>();
 
   /**
    * A client acting as `signer`. Every transaction is simulated first (PreflightSigner), so a
@@ -203,7 +232,19 @@ export class MarketClient {
   }
 
   service(address: string, runner: ContractRunner = this.runner): ProviderServiceContract {
-    return ProviderServiceContract__factory.connect(parseAccount(address, "service"), runner);
+    const checked = parseAccount(address, "service");
+    let base = SERVICE_CONTRACTS.get(checked);
+    if (!base) {
+      base = ProviderServiceContract__factory.connect(checked);
+      SERVICE_CONTRACTS.set(checked, base);
+    }
+    if (runner !== this.runner) return base.connect(runner);
+    let service = this.services.get(checked);
+    if (!service) {
+      service = base.connect(runner);
+      this.services.set(checked, service);
+    }
+    return service;
   }
 
   /** Creates the caller's service contract and returns its address. */
@@ -229,7 +270,7 @@ export class MarketClient {
     const service = this.service(await this.myService());
     const receipt = await send(() => service.addOffering(kind, terms.pricePerHour, terms.maxDuration, terms.capacity));
     for (const log of receipt.logs) {
-      const parsed = SERVICE_INTERFACE.parseLog(log);
+      const parsed = parseServiceLog(log);
       if (parsed?.name === "OfferingAdded") return Number(parsed.args.offeringId as bigint);
     }
     throw new OperatorError("The offering was added but no OfferingAdded event was found.");
@@ -295,9 +336,19 @@ export class MarketClient {
 
   /** Approves `spender` for at least `amount`, sending a transaction only when needed. */
   async ensureAllowance(spender: string, amount: bigint): Promise<void> {
+    await this.approveIfShort(spender, amount);
+  }
+
+  /**
+   * Approves `spender` for `amount` when its allowance is short, after `simulate` shows that the
+   * allowance is all that is missing (nothing is approved for a call that would fail anyway).
+   * With enough allowance nothing is simulated here: the PreflightSigner simulates the call itself.
+   */
+  private async approveIfShort(spender: string, amount: bigint, simulate?: () => Promise<unknown>): Promise<void> {
     const owner = await this.runner.getAddress();
     const allowance = await this.token.allowance(owner, spender);
     if (allowance >= amount) return;
+    if (simulate) await simulateBeforeApproving(simulate);
     await send(() => this.token.approve(spender, amount));
   }
 
@@ -305,8 +356,7 @@ export class MarketClient {
   async request(order: MitigationOrder): Promise<{ event: RequestedEvent; receipt: ContractTransactionReceipt }> {
     const params = toRequestParams(order);
     const service = this.service(order.service);
-    await simulateBeforeApproving(() => service.request.staticCall(params));
-    await this.ensureAllowance(order.service, order.maxPrice);
+    await this.approveIfShort(order.service, order.maxPrice, () => service.request.staticCall(params));
     const receipt = await send(() => service.request(params));
     const [event] = requestedEvents(receipt);
     return { event, receipt };
@@ -325,8 +375,9 @@ export class MarketClient {
       params: toRequestParams(order),
     }));
     const total = orders.reduce((sum, o) => sum + o.maxPrice, 0n);
-    await simulateBeforeApproving(() => this.directory.requestMany.staticCall(requests));
-    await this.ensureAllowance(await this.directory.getAddress(), total);
+    await this.approveIfShort(await this.directory.getAddress(), total, () =>
+      this.directory.requestMany.staticCall(requests),
+    );
     const receipt = await send(() => this.directory.requestMany(requests));
     return { events: requestedEvents(receipt), receipt };
   }

@@ -3,6 +3,10 @@
  * Hardhat networks then mine a transaction the contract refuses (nonce used, gas spent); this
  * signer surfaces the refusal as the estimate's error instead, so nothing is sent. Wrap a
  * NonceManager in it, not the other way round, so a refused call does not consume a nonce.
+ *
+ * Concurrent sends are simulated together but handed to the inner signer one at a time, in the
+ * order their simulations finished: a NonceManager then gives out nonces in the order the
+ * transactions reach the node, which an automining node requires (it queues no nonce ahead).
  */
 import {
   AbstractSigner,
@@ -17,7 +21,15 @@ import {
 /** The gas limit is the estimate plus estimate / 4 (25 %). */
 const GAS_MARGIN_DIVISOR = 4n;
 
+/** The gas limit a PreflightSigner gives a transaction whose estimate is `estimate`. */
+export function gasLimitFor(estimate: bigint): bigint {
+  return estimate + estimate / GAS_MARGIN_DIVISOR;
+}
+
 export class PreflightSigner extends AbstractSigner {
+  /** The previous send's hand-over to the inner signer; the next one waits for it. */
+  private sending: Promise<unknown> = Promise.resolve();
+
   constructor(readonly signer: Signer) {
     super(signer.provider);
   }
@@ -31,7 +43,7 @@ export class PreflightSigner extends AbstractSigner {
   }
 
   async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
-    if (tx.gasLimit !== undefined && tx.gasLimit !== null) return this.signer.sendTransaction(tx);
+    if (tx.gasLimit !== undefined && tx.gasLimit !== null) return this.inOrder(tx);
     // Simulated against the latest block first: anvil estimates against its "pending" state,
     // which can lag a transaction it has just mined, and would let a refused call through.
     await this.signer.call({ ...tx, blockTag: "latest" });
@@ -39,7 +51,14 @@ export class PreflightSigner extends AbstractSigner {
     // touches can cost more than estimated (an escrow balance that went to zero costs a fresh
     // storage write to refill), and agents send while others do.
     const estimate = await this.signer.estimateGas(tx);
-    return this.signer.sendTransaction({ ...tx, gasLimit: estimate + estimate / GAS_MARGIN_DIVISOR });
+    return this.inOrder({ ...tx, gasLimit: gasLimitFor(estimate) });
+  }
+
+  /** Hands `tx` to the inner signer once every earlier send has reached the node (or failed). */
+  private inOrder(tx: TransactionRequest): Promise<TransactionResponse> {
+    const sent = this.sending.then(() => this.signer.sendTransaction(tx));
+    this.sending = sent.catch(() => undefined);
+    return sent;
   }
 
   signTransaction(tx: TransactionRequest): Promise<string> {

@@ -1,7 +1,8 @@
 /**
  * From an attack report to orders: every source → its AS (registry longest-prefix match) → the
  * services covering that AS → per AS, the cheapest active offering that sells the duration. Sources
- * with no registered prefix or no provider are reported, never dropped.
+ * with no registered prefix or no provider are reported, never dropped. The look-ups of one step
+ * go out together (one round trip, or one JSON-RPC batch, rather than one per source).
  */
 import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
@@ -51,9 +52,11 @@ export async function planPurchases(
 ): Promise<PurchasePlan> {
   const unserved: Unserved[] = [];
   const sourcesByAsn = new Map<number, Prefix[]>();
-  for (const talker of report.topTalkers) {
-    const prefix = parsePrefix(talker.source, { allowAddress: true });
-    const route = await registry.coveringPrefix(prefix);
+  const prefixes = report.topTalkers.map((talker) => parsePrefix(talker.source, { allowAddress: true }));
+  const routes = await Promise.all(prefixes.map((prefix) => registry.coveringPrefix(prefix)));
+  for (const [i, talker] of report.topTalkers.entries()) {
+    const prefix = prefixes[i];
+    const route = routes[i];
     if (!route) {
       unserved.push({ source: talker.source, reason: "no registered prefix contains it" });
       continue;
@@ -63,10 +66,16 @@ export async function planPurchases(
     sourcesByAsn.set(route.originAsn, list);
   }
 
+  const asns = [...sourcesByAsn.keys()];
+  const servicesOf = await Promise.all(asns.map((asn) => market.servicesForAsn(asn)));
   const offeringCache = new Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>();
+  const distinct = [...new Set(servicesOf.flat())].filter((s) => !options.exclude?.has(s));
+  const offerings = await Promise.all(distinct.map((service) => market.offerings(service)));
+  distinct.forEach((service, i) => offeringCache.set(service, offerings[i]));
   const ordersByService = new Map<string, PlannedOrder>();
-  for (const [asn, sources] of sourcesByAsn) {
-    const services = (await market.servicesForAsn(asn)).filter((s) => !options.exclude?.has(s));
+  for (const [a, asn] of asns.entries()) {
+    const sources = sourcesByAsn.get(asn)!;
+    const services = servicesOf[a].filter((s) => !options.exclude?.has(s));
     const best = await cheapest(services, report.lifetime, market, offeringCache);
     if (!best) {
       const reason =

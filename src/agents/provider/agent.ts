@@ -11,8 +11,13 @@
  */
 import { NonceManager, type Log, type Provider } from "ethers";
 
-import { ProviderServiceContract__factory } from "../../../typechain-types";
-import { DOTS_STATUS, type MarketClient, type OfferingInfo, type RequestedEvent } from "../../clients/market";
+import {
+  DOTS_STATUS,
+  parseServiceLog,
+  type MarketClient,
+  type OfferingInfo,
+  type RequestedEvent,
+} from "../../clients/market";
 import type { RegistryClient } from "../../clients/registry";
 import { PreflightSigner } from "../../clients/preflight";
 import { toOperatorError } from "../../errors";
@@ -22,9 +27,8 @@ import { verifyRequest } from "../../provider/verify";
 import { actionText, describeRule, matchKey, sameAction } from "../../backends/rules";
 import type { FlowRule, MitigationBackend } from "../../backends/types";
 import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
+import { nodeSource, type ChainSource } from "./source";
 import { AgentStore, FINAL_STATES, type RequestState, type StoredRequest } from "./store";
-
-const SERVICE_INTERFACE = ProviderServiceContract__factory.createInterface();
 
 /** "ipv4 198.51.100.23/32 → 203.0.113.10/32 discard (#3)": a rule for people. */
 function ruleText(rule: FlowRule): string {
@@ -37,8 +41,13 @@ export interface ProviderAgentOptions {
   /** The market, acting as the provider. */
   market: MarketClient;
   registry: RegistryClient;
-  /** The chain, for blocks and logs. */
+  /** The chain, for calls and receipts (and for blocks and logs unless `source` is given). */
   provider: Provider;
+  /**
+   * Where to read the head and the service's logs; the node (`provider`) by default. A shared
+   * source (SharedLogPoller) serves many agents in one process and wakes each on its own logs.
+   */
+  source?: ChainSource;
   /** The provider's service contract. */
   service: string;
   store: AgentStore;
@@ -74,6 +83,7 @@ export class ProviderAgent {
   private readonly market: MarketClient;
   private readonly registry: RegistryClient;
   private readonly provider: Provider;
+  private readonly source: ChainSource;
   private readonly confirmations: number;
   private readonly pollMs: number;
   private readonly startBlock: number;
@@ -91,12 +101,16 @@ export class ProviderAgent {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** Set by poke(): the next sleep ends at once. */
+  private poked = false;
+  private unwatch: (() => void) | undefined;
   private failing = false;
 
   constructor(options: ProviderAgentOptions) {
     this.market = options.market;
     this.registry = options.registry;
     this.provider = options.provider;
+    this.source = options.source ?? nodeSource(options.provider);
     this.service = options.service;
     this.store = options.store;
     this.backend = options.backend;
@@ -119,14 +133,24 @@ export class ProviderAgent {
   start(): void {
     if (this.loop) return;
     this.stopping = false;
+    this.unwatch = this.source.watch?.(this.service, () => this.poke());
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+  }
+
+  /** Runs the next pass now rather than at the end of the poll interval (e.g. new logs arrived). */
+  poke(): void {
+    this.poked = true;
+    // While the node fails, the back-off decides when to try again.
+    if (!this.failing) this.wake?.();
   }
 
   get running(): boolean {
@@ -161,6 +185,8 @@ export class ProviderAgent {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      // stop() during a pass finds no sleep to cut short: do not start one.
+      if (this.stopping || (this.poked && !this.failing)) return resolve();
       const timer = setTimeout(() => {
         this.wake = undefined;
         resolve();
@@ -182,14 +208,13 @@ export class ProviderAgent {
 
   /** One pass: catch up with the chain, decide, enforce, answer, end. Tests call it directly. */
   async tick(): Promise<void> {
+    // Whatever poked the agent before this pass is seen by it.
+    this.poked = false;
     if (this.needsReconcile) {
       await this.reconcile();
       this.needsReconcile = false;
     }
-    const head = await this.provider.getBlockNumber();
-    const block = await this.provider.getBlock(head);
-    if (block === null) throw new Error(`The node has no block ${head}.`);
-    const now = block.timestamp;
+    const { number: head, timestamp: now } = await this.source.head();
     await this.follow(head);
     await this.decideNew(now);
     await this.syncBackend();
@@ -208,7 +233,7 @@ export class ProviderAgent {
     let from = (this.store.cursor() ?? this.startBlock - 1) + 1;
     while (from <= safe) {
       const to = Math.min(safe, from + this.maxBlockRange - 1);
-      const logs = await this.provider.getLogs({ address: this.service, fromBlock: from, toBlock: to });
+      const logs = await this.source.logs(this.service, from, to);
       this.store.atomically(() => {
         for (const log of logs) this.onLog(log);
         this.store.setCursor(to);
@@ -218,7 +243,7 @@ export class ProviderAgent {
   }
 
   private onLog(log: Log): void {
-    const parsed = SERVICE_INTERFACE.parseLog(log);
+    const parsed = parseServiceLog(log);
     if (!parsed) return;
     const id = parsed.args.requestId as bigint | undefined;
     if (id === undefined) return;
@@ -508,7 +533,7 @@ export class ProviderAgent {
           : await this.market.acknowledgeBatch(this.service, batch);
       this.store.atomically(() => {
         for (const log of receipt.logs) {
-          const parsed = SERVICE_INTERFACE.parseLog(log);
+          const parsed = parseServiceLog(log);
           if (parsed?.name !== "MitigationAcknowledged") continue;
           const id = parsed.args.requestId as bigint;
           this.activate(this.store.request(id)!, Number(parsed.args.startedAt), Number(parsed.args.endsAt));

@@ -1,18 +1,21 @@
 /**
  * The victim agent: from an attack report to mitigation in force. Maps every source to its AS
  * through the registry, buys from the services covering those ASes (the cheapest active offering
- * that sells the duration, all providers in one transaction), follows the answers, and re-buys
+ * that sells the duration, all providers in one transaction, or in as few as the gas limit per
+ * transaction allows, sent together), follows the answers, and re-buys
  * elsewhere when a provider rejects or lets the deadline pass (reclaiming the escrow first).
  * Sources with no registered AS or no provider are reported, never dropped.
  */
 import type { Provider } from "ethers";
 
-import type { MarketClient, RequestedEvent } from "../../clients/market";
+import { ProviderServiceContract__factory } from "../../../typechain-types";
+import type { MarketClient, RequestedEvent, RequestInfo } from "../../clients/market";
 import type { RegistryClient } from "../../clients/registry";
 import { toOperatorError } from "../../errors";
 import { formatRequestId, formatTokens } from "../../format";
 import { formatPrefix, parsePrefix } from "../../prefix";
 import type { AttackReport, TopTalker } from "../../victim/attackReport";
+import { DEFAULT_MAX_GAS_PER_TRANSACTION, splitByGas } from "../../victim/batches";
 import { planPurchases, type PlannedOrder, type Unserved } from "../../victim/plan";
 
 export type PurchaseState = "pending" | "acknowledged" | "rejected" | "reclaimed";
@@ -43,6 +46,10 @@ export interface VictimSummary {
   unserved: Unserved[];
   /** Request transactions sent (each may carry several orders). */
   requestTransactions: number;
+  /** Milliseconds from the report to the first orders being planned; null if nothing was bought. */
+  msToPlan: number | null;
+  /** Milliseconds from the report to the first orders' request transactions being mined. */
+  msToRequest: number | null;
   /** Milliseconds from the report to the last acknowledgement; null if none came. */
   msToLastAck: number | null;
   ms: number;
@@ -58,6 +65,12 @@ export interface VictimAgentOptions {
   pollMs?: number;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
+  /**
+   * The most gas one request transaction may be given; more orders go in several transactions,
+   * sent together. Concurrent sends need nonces given out in order: wrap a wallet in ethers'
+   * NonceManager (the agent task does), or use a node account (the node assigns them).
+   */
+  maxGasPerTransaction?: bigint;
   /** Gives up following after this long, ms (the requests stay on chain). */
   timeoutMs?: number;
   /** A name for a service in progress lines. */
@@ -67,6 +80,16 @@ export interface VictimAgentOptions {
 
 const REJECT_NAMES = ["unspecified", "capacity", "policy", "not verified", "sources not in its network"];
 
+/** The events that end a pending request: an answer from the provider, or the requester's own. */
+const SERVICE_INTERFACE = ProviderServiceContract__factory.createInterface();
+const ANSWER_TOPICS = (
+  ["MitigationAcknowledged", "MitigationRejected", "MitigationReclaimed", "MitigationWithdrawn"] as const
+).map((name) => SERVICE_INTERFACE.getEvent(name).topicHash);
+
+function requestKey(service: string, requestId: bigint): string {
+  return `${service.toLowerCase()}/${requestId}`;
+}
+
 export class VictimAgent {
   private readonly options: Required<Omit<VictimAgentOptions, "maxPricePerOrder">> &
     Pick<VictimAgentOptions, "maxPricePerOrder">;
@@ -75,6 +98,7 @@ export class VictimAgent {
     this.options = {
       ackWindow: 120,
       pollMs: 500,
+      maxGasPerTransaction: DEFAULT_MAX_GAS_PER_TRANSACTION,
       timeoutMs: 10 * 60_000,
       describeService: (s) => s,
       onProgress: () => undefined,
@@ -104,9 +128,13 @@ export class VictimAgent {
       talkerOf.set(formatPrefix(parsePrefix(talker.source, { allowAddress: true })), talker);
     }
     let requestTransactions = 0;
+    let msToPlan: number | null = null;
+    let msToRequest: number | null = null;
     let lastAck: number | null = null;
     /** Why sources are being bought again, by source. */
     const history = new Map<string, string>();
+    /** The last block searched for answers; requests are never older than the block after it. */
+    let scanned = Number.MAX_SAFE_INTEGER;
 
     const buy = async (talkers: TopTalker[]): Promise<void> => {
       const plan = await planPurchases({ ...report, topTalkers: talkers }, registry, market, {
@@ -121,15 +149,24 @@ export class VictimAgent {
         this.progress(`not served: ${u.source}${u.originAsn ? ` (AS${u.originAsn})` : ""}: ${u.reason}`);
       }
       if (plan.orders.length === 0) return;
+      msToPlan ??= Date.now() - started;
       for (const order of plan.orders) {
         this.progress(
           `buy from ${this.options.describeService(order.service)} (AS${order.asns.join(", AS")}): offering ${order.offeringId}, ` +
             `${order.sources.map((s) => formatPrefix(s)).join(" ")}, ${formatTokens(order.price)}`,
         );
       }
-      const events = await this.request(plan.orders);
-      requestTransactions++;
+      const { events, transactions, failed } = await this.request(plan.orders);
+      msToRequest ??= Date.now() - started;
+      requestTransactions += transactions;
+      for (const { order, reason } of failed) {
+        for (const s of order.sources) {
+          unserved.push({ source: formatPrefix(s), reason });
+          this.progress(`not served: ${formatPrefix(s)}: ${reason}`);
+        }
+      }
       for (const event of events) {
+        scanned = Math.min(scanned, event.blockNumber - 1);
         const order = plan.orders.find((o) => o.service.toLowerCase() === event.service.toLowerCase())!;
         purchases.push({
           service: event.service,
@@ -143,7 +180,8 @@ export class VictimAgent {
         });
       }
       this.progress(
-        `requested from ${events.length} provider${events.length === 1 ? "" : "s"} in one transaction ` +
+        `requested from ${events.length} provider${events.length === 1 ? "" : "s"} in ` +
+          `${transactions === 1 ? "one transaction" : `${transactions} transactions`} ` +
           `(${formatTokens(events.reduce((s, e) => s + e.price, 0n))} escrowed)`,
       );
     };
@@ -156,9 +194,38 @@ export class VictimAgent {
         break;
       }
       const retry: TopTalker[] = [];
-      const now = await this.chainNow();
-      for (const p of purchases.filter((x) => x.state === "pending")) {
-        const info = await market.getRequest(p.service, p.requestId);
+      const { provider } = this.options;
+      let pending = purchases.filter((x) => x.state === "pending");
+      let now: number;
+      // One search for answers per poll, however many requests are open; only the requests
+      // answered (or past their deadline) are then read, each once.
+      const answered = new Set<string>();
+      let infos: RequestInfo[];
+      try {
+        const head = await provider.getBlockNumber();
+        const block = await provider.getBlock(head);
+        if (block === null) throw new Error(`The node has no block ${head}.`);
+        now = block.timestamp;
+        if (head > scanned) {
+          const logs = await provider.getLogs({
+            address: [...new Set(pending.map((p) => p.service))],
+            topics: [ANSWER_TOPICS],
+            fromBlock: scanned + 1,
+            toBlock: head,
+          });
+          for (const log of logs) answered.add(requestKey(log.address, BigInt(log.topics[1])));
+        }
+        pending = pending.filter((p) => answered.has(requestKey(p.service, p.requestId)) || now > p.ackDeadline);
+        infos = await Promise.all(pending.map((p) => market.getRequest(p.service, p.requestId)));
+        scanned = Math.max(scanned, head);
+      } catch (error) {
+        // A failed read is not an answer: the requests stay open and the next poll asks again.
+        this.progress(`error: ${toOperatorError(error).message} (retrying in ${this.options.pollMs} ms)`);
+        await sleep(this.options.pollMs);
+        continue;
+      }
+      for (const [i, p] of pending.entries()) {
+        const info = infos[i];
         const name = this.options.describeService(p.service);
         if (info.status === "acknowledged" || info.status === "withdrawn") {
           p.state = "acknowledged";
@@ -212,14 +279,47 @@ export class VictimAgent {
         .reduce((s, p) => s + p.price, 0n),
       unserved,
       requestTransactions,
+      msToPlan,
+      msToRequest,
       msToLastAck: lastAck,
       ms: Date.now() - started,
     };
   }
 
-  private async request(orders: PlannedOrder[]): Promise<RequestedEvent[]> {
-    if (orders.length === 1) return [(await this.options.market.request(orders[0])).event];
-    return (await this.options.market.requestMany(orders)).events;
+  /**
+   * Sends the orders: one order straight to its service, several through the directory in one
+   * transaction, or, past the gas limit, in several sent together after one approval of the
+   * directory for all of them. A transaction that fails leaves its orders in `failed` when others
+   * went through; when none did, its error is thrown.
+   */
+  private async request(orders: PlannedOrder[]): Promise<{
+    events: RequestedEvent[];
+    transactions: number;
+    failed: { order: PlannedOrder; reason: string }[];
+  }> {
+    const { market, maxGasPerTransaction } = this.options;
+    const groups = splitByGas(orders, maxGasPerTransaction);
+    if (groups.length === 1) {
+      const events =
+        orders.length === 1 ? [(await market.request(orders[0])).event] : (await market.requestMany(orders)).events;
+      return { events, transactions: 1, failed: [] };
+    }
+    const total = orders.reduce((sum, o) => sum + o.maxPrice, 0n);
+    await market.ensureAllowance(await market.directory.getAddress(), total);
+    this.progress(`${orders.length} orders exceed ${maxGasPerTransaction} gas: sending ${groups.length} transactions`);
+    const results = await Promise.allSettled(groups.map((group) => market.requestMany(group)));
+    const events: RequestedEvent[] = [];
+    const failed: { order: PlannedOrder; reason: string }[] = [];
+    for (const [i, result] of results.entries()) {
+      if (result.status === "fulfilled") {
+        events.push(...result.value.events);
+        continue;
+      }
+      const reason = `its request transaction failed: ${toOperatorError(result.reason).message}`;
+      for (const order of groups[i]) failed.push({ order, reason });
+    }
+    if (events.length === 0) throw toOperatorError((results[0] as PromiseRejectedResult).reason);
+    return { events, transactions: results.filter((r) => r.status === "fulfilled").length, failed };
   }
 
   private async rejectReason(p: Purchase): Promise<number> {
