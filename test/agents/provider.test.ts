@@ -125,6 +125,9 @@ describe("ProviderAgent", function () {
     it("rejects when the acknowledgement deadline is too close", async function () {
       const net = await loadFixture(deploySmallInternet);
       const agent = providerAgent(net, "alpha", { policy: { minAckMarginSeconds: 120 } });
+      // A fresh block first: after a snapshot revert the latest block's time can lag the clock
+      // the next block will use by however long the earlier tests took.
+      await mine();
       await net.victim.request(
         await order(net, "alpha", ["198.51.100.23"], { ackDeadline: (await time.latest()) + 60 }),
       );
