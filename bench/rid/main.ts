@@ -11,11 +11,9 @@
  * `--network hardhat` (the default, or RID_NETWORK) runs on Hardhat's in-process network with
  * automine; `--network anvil` starts an anvil with interval mining (`--block-time`, 1 s).
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import prettier from "prettier";
 
 import { MarketClient } from "../../src/clients/market";
 import { RegistryClient } from "../../src/clients/registry";
@@ -27,6 +25,7 @@ import { measure, type Repetition } from "./measure";
 import { NETWORK_NAMES, startNetwork, type BenchNetwork, type NetworkName } from "./network";
 import { chart, markdown, summarise, type PointResult, type RidBenchResult } from "./report";
 import { attackReport, points, pools, providersOf, TOPOLOGIES, type Point, type Topology } from "./topology";
+import { writeResults } from "../lib/results";
 
 const RESULTS = path.join(__dirname, "..", "results");
 
@@ -198,14 +197,8 @@ async function main(): Promise<void> {
       points: results,
       notes: notes(network.mining),
     };
-    await mkdir(RESULTS, { recursive: true });
     const base = path.join(RESULTS, `rid-${network.name}`);
-    // Formatted as the repository's `prettier --check .` expects.
-    const format = async (file: string, text: string) =>
-      writeFile(file, await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file }));
-    await format(`${base}.json`, JSON.stringify(result, null, 2));
-    await format(`${base}.md`, markdown(result));
-    await writeFile(`${base}.svg`, chart(result));
+    await writeResults(base, result, markdown(result), chart(result));
     console.log(markdown(result));
     say(`Written ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   } finally {

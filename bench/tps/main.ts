@@ -7,10 +7,8 @@
  * mix of requests and acknowledgements, and as many ERC-20 transfers after it. Writes
  * bench/results/tps-<node>.{json,md,svg}.
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import prettier from "prettier";
 
 import { deriveAccounts } from "./accounts";
 import { Follower, Sender } from "./chain";
@@ -21,6 +19,7 @@ import { call } from "../../src/rpc";
 import { setUpMarket } from "./setup";
 import { SignerPool } from "./signer";
 import { planMitigation, planTransfers } from "./workload";
+import { writeResults } from "../lib/results";
 
 const RESULTS = path.join(__dirname, "..", "results");
 const NODE_KINDS: readonly NodeKind[] = ["anvil", "hardhat-node", "hardhat"];
@@ -151,14 +150,8 @@ async function main(): Promise<void> {
         ...diagnose(erc20, info.cores).map((line) => `ERC-20: ${line}`),
       ],
     };
-    await mkdir(RESULTS, { recursive: true });
     const base = path.join(RESULTS, `tps-${opts.node}${opts.label === "" ? "" : `-${opts.label}`}`);
-    // Formatted as the repository's `prettier --check .` expects.
-    const format = async (file: string, text: string) =>
-      writeFile(file, await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file }));
-    await format(`${base}.json`, JSON.stringify(result, null, 2));
-    await format(`${base}.md`, markdown(result));
-    await writeFile(`${base}.svg`, chart(result));
+    await writeResults(base, result, markdown(result), chart(result));
     console.log(`\n${markdown(result)}`);
     console.log(`Written ${path.relative(process.cwd(), base)}.{json,md,svg}`);
   } finally {

@@ -2,11 +2,11 @@
  * Re-renders bench/results/tps-<node>.md and .svg from its JSON (after a change to the report's
  * layout or diagnosis): `node --require ts-node/register/transpile-only bench/tps/render.ts anvil`.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import prettier from "prettier";
 
 import { chart, diagnose, markdown, targets, type BenchResult } from "./report";
+import { writeResults } from "../lib/results";
 
 async function main(): Promise<void> {
   const node = process.argv[2] ?? "anvil";
@@ -22,11 +22,7 @@ async function main(): Promise<void> {
     ...diagnose(mitigation, result.machine.cores).map((line) => `mitigation: ${line}`),
     ...diagnose(erc20, result.machine.cores).map((line) => `ERC-20: ${line}`),
   ];
-  const format = async (file: string, text: string) =>
-    writeFile(file, await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file }));
-  await format(`${base}.json`, JSON.stringify(result, null, 2));
-  await format(`${base}.md`, markdown(result));
-  await writeFile(`${base}.svg`, chart(result));
+  await writeResults(base, result, markdown(result), chart(result));
   console.log(markdown(result));
 }
 
