@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { SigningKey, Transaction, computeAddress, keccak256 } from "ethers";
 
-import { KeySender, type JsonRpc, type RpcCall, type RpcOutcome } from "../../src/import/rpc";
+import { Eip1193JsonRpc, KeySender, type JsonRpc } from "../../src/import/rpc";
 import { sendAll, type ChainContext, type Op } from "../../src/import/send";
 
 const KEY = new SigningKey("0x" + "11".repeat(32));
@@ -18,7 +18,9 @@ const CONTEXT: ChainContext = { chainId: 31337n, nonce: 0, blockGasLimit: 30_000
  * A node that mines, on every nonce query, the transactions in its pool that have no gap before
  * them. It can silently drop a transaction it accepted (as anvil sometimes does), once or always.
  */
-class ScriptedNode implements JsonRpc {
+class ScriptedNode {
+  /** The node as the importer reaches it: Eip1193JsonRpc answers a batch call by call. */
+  readonly rpc: JsonRpc = new Eip1193JsonRpc({ request: ({ method, params }) => this.request(method, params ?? []) });
   readonly pool = new Map<number, string>();
   readonly receipts = new Map<string, { status: string; gasUsed: string }>();
   minedCount = 0;
@@ -60,18 +62,6 @@ class ScriptedNode implements JsonRpc {
         throw new Error(`unexpected ${method}`);
     }
   }
-
-  async batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
-    const outcomes: RpcOutcome[] = [];
-    for (const call of calls) {
-      try {
-        outcomes.push({ ok: true, result: await this.request(call.method, [...call.params]) });
-      } catch (error) {
-        outcomes.push({ ok: false, error: (error as Error).message });
-      }
-    }
-    return outcomes;
-  }
 }
 
 function ops(count: number, gasLimit = 100_000): Op[] {
@@ -88,7 +78,7 @@ describe("import: sendAll", function () {
     const node = new ScriptedNode();
     node.dropOnce.add(3);
     const events: { fromNonce: number; count: number }[] = [];
-    const result = await sendAll(node, SENDER, TO, CONTEXT, ops(10), {
+    const result = await sendAll(node.rpc, SENDER, TO, CONTEXT, ops(10), {
       window: 100,
       stallMs: 10,
       onRebroadcast: (event) => events.push(event),
@@ -103,7 +93,7 @@ describe("import: sendAll", function () {
   it("gives up with a clear error when the node keeps dropping a transaction", async function () {
     const node = new ScriptedNode();
     node.dropAlways.add(2);
-    await sendAll(node, SENDER, TO, CONTEXT, ops(5), { window: 100, stallMs: 5, maxRebroadcasts: 2 }).then(
+    await sendAll(node.rpc, SENDER, TO, CONTEXT, ops(5), { window: 100, stallMs: 5, maxRebroadcasts: 2 }).then(
       () => expect.fail("sendAll succeeded"),
       (error: Error) =>
         expect(error.message).to.equal(
@@ -116,7 +106,11 @@ describe("import: sendAll", function () {
     const node = new ScriptedNode();
     // Nonce 0 arrives last: until it does, nothing is mined and the pool only grows.
     node.dropOnce.add(0);
-    await sendAll(node, SENDER, TO, CONTEXT, ops(12, 100_000), { window: 100, maxPendingGas: 300_000, stallMs: 10 });
+    await sendAll(node.rpc, SENDER, TO, CONTEXT, ops(12, 100_000), {
+      window: 100,
+      maxPendingGas: 300_000,
+      stallMs: 10,
+    });
     expect(node.minedCount).to.equal(12);
     expect(node.mostOutstanding).to.be.at.most(3);
   });
@@ -128,7 +122,7 @@ describe("import: sendAll", function () {
     const fees = { chainId: CONTEXT.chainId, maxFeePerGas: 1_000_000_000n, maxPriorityFeePerGas: 0n };
     const call = SENDER.submission({ to: TO, data: planned[2].data, nonce: 2, gasLimit: planned[2].gasLimit }, fees);
     await node.request(call.method, [...call.params]);
-    const result = await sendAll(node, SENDER, TO, CONTEXT, planned, { window: 100, stallMs: 10 });
+    const result = await sendAll(node.rpc, SENDER, TO, CONTEXT, planned, { window: 100, stallMs: 10 });
     expect(result.rebroadcast).to.equal(0);
     expect(node.minedCount).to.equal(4);
     expect(node.receipts.has(keccak256(call.params[0] as string))).to.equal(true);
