@@ -8,9 +8,9 @@
  */
 import hre from "hardhat";
 
-import { ProviderAgent } from "../src/agents/provider/agent";
-import { AgentStore } from "../src/agents/provider/store";
-import { describeSummary, VictimAgent, type VictimSummary } from "../src/agents/victim/agent";
+import { ProviderAgent } from "../src/provider/agent";
+import { AgentStore } from "../src/provider/store";
+import { describeSummary, VictimAgent, type VictimSummary } from "../src/victim/agent";
 import { LogBackend } from "../src/backends/log";
 import { MarketClient } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";

@@ -4,8 +4,8 @@ import { NonceManager } from "ethers";
 import { scope, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
-import { runProviderProcess } from "../src/agents/provider/run";
-import { describeSummary, VictimAgent } from "../src/agents/victim/agent";
+import { runProviderProcess } from "../src/provider/run";
+import { describeSummary, VictimAgent } from "../src/victim/agent";
 import { MarketClient } from "../src/clients/market";
 import { PreflightSigner } from "../src/clients/preflight";
 import { RegistryClient } from "../src/clients/registry";

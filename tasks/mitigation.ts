@@ -15,7 +15,7 @@ import {
   parseRejectReason,
   parseRequestId,
 } from "../src/input";
-import { requestFromReport, requestMitigation } from "../src/operator/mitigation";
+import { requestFromReport, requestMitigation } from "../src/victim/purchase";
 import type { RequestedEvent } from "../src/clients/market";
 import { formatPrefix, parsePrefix } from "../src/prefix";
 import { readAttackReport } from "../src/victim/attackReport";

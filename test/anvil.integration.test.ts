@@ -10,7 +10,7 @@ import { RegistryClient } from "../src/clients/registry";
 import { TokenClient } from "../src/clients/token";
 import { deploySystem } from "../src/deploy";
 import { parseTokens } from "../src/format";
-import { requestMitigation } from "../src/operator/mitigation";
+import { requestMitigation } from "../src/victim/purchase";
 import { anvilWallet, startTestAnvil, type TestAnvil } from "./helpers/anvil";
 
 describe("anvil integration (JSON-RPC)", function () {

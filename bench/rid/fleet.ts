@@ -7,9 +7,9 @@
 import { performance } from "node:perf_hooks";
 import type { Provider } from "ethers";
 
-import { ProviderAgent } from "../../src/agents/provider/agent";
-import { SharedLogPoller } from "../../src/agents/provider/source";
-import { AgentStore } from "../../src/agents/provider/store";
+import { ProviderAgent } from "../../src/provider/agent";
+import { SharedLogPoller } from "../../src/provider/source";
+import { AgentStore } from "../../src/provider/store";
 import { LogBackend } from "../../src/backends/log";
 import { MarketClient } from "../../src/clients/market";
 import { RegistryClient } from "../../src/clients/registry";

@@ -5,7 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 
-import { VictimAgent } from "../../src/agents/victim/agent";
+import { VictimAgent } from "../../src/victim/agent";
 import type { MarketClient } from "../../src/clients/market";
 import type { RegistryClient } from "../../src/clients/registry";
 import type { AttackReport } from "../../src/victim/attackReport";

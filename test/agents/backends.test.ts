@@ -5,7 +5,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { expect } from "chai";
 
-import { decide, DEFAULT_POLICY, type DecisionInput } from "../../src/agents/provider/policy";
+import { decide, DEFAULT_POLICY, type DecisionInput } from "../../src/provider/policy";
 import { ExabgpBackend, replayExabgp } from "../../src/backends/exabgp";
 import { gobgpRuleArgs, parseGobgpRib } from "../../src/backends/gobgp";
 import { LogBackend } from "../../src/backends/log";

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 
-import { VictimAgent } from "../../src/agents/victim/agent";
+import { VictimAgent } from "../../src/victim/agent";
 import { gasLimitFor } from "../../src/clients/preflight";
 import { REQUEST_GAS, orderGas, splitByGas } from "../../src/victim/batches";
 import { deploySmallInternet, order, providerAgent } from "./helpers";

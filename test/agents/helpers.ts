@@ -5,8 +5,8 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 
-import { ProviderAgent, type ProviderAgentOptions } from "../../src/agents/provider/agent";
-import { AgentStore } from "../../src/agents/provider/store";
+import { ProviderAgent, type ProviderAgentOptions } from "../../src/provider/agent";
+import { AgentStore } from "../../src/provider/store";
 import { LogBackend } from "../../src/backends/log";
 import type { MitigationBackend } from "../../src/backends/types";
 import { MarketClient, type MitigationOrder } from "../../src/clients/market";

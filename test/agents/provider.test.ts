@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import { AgentStore } from "../../src/agents/provider/store";
+import { AgentStore } from "../../src/provider/store";
 import { LogBackend } from "../../src/backends/log";
 import { DOTS_STATUS, REJECT_REASON } from "../../src/clients/market";
 import { RegistryClient } from "../../src/clients/registry";

@@ -7,7 +7,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Filter, FilterByBlockHash } from "ethers";
 
-import { SharedLogPoller, type LogProvider } from "../../src/agents/provider/source";
+import { SharedLogPoller, type LogProvider } from "../../src/provider/source";
 import { ProviderServiceContract__factory } from "../../typechain-types";
 import { deploySmallInternet, order, providerAgent, until } from "./helpers";
 

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 
-import type { VictimSummary } from "../../src/agents/victim/agent";
+import type { VictimSummary } from "../../src/victim/agent";
 import { systemAddresses } from "../../src/deploy";
 import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
 import { deploySmallInternet, providerAgent } from "./helpers";

@@ -7,9 +7,9 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import { VictimAgent, describeSummary } from "../../src/agents/victim/agent";
+import { VictimAgent, describeSummary } from "../../src/victim/agent";
 import { REJECT_REASON } from "../../src/clients/market";
-import type { ProviderAgent } from "../../src/agents/provider/agent";
+import type { ProviderAgent } from "../../src/provider/agent";
 import { deploySmallInternet, providerAgent, type SmallInternet } from "./helpers";
 
 /** Gamma may also cover Beta's AS64520, at a lower price than Beta. */

@@ -1,9 +1,9 @@
 /** Runs a provider agent as a long-running process until SIGINT or SIGTERM. */
 import type { Provider } from "ethers";
 
-import { createBackend, type BackendSettings } from "../../backends";
-import type { MarketClient } from "../../clients/market";
-import type { RegistryClient } from "../../clients/registry";
+import { createBackend, type BackendSettings } from "../backends";
+import type { MarketClient } from "../clients/market";
+import type { RegistryClient } from "../clients/registry";
 import type { PolicyOptions } from "./policy";
 import { ProviderAgent, type AgentCounts } from "./agent";
 import { AgentStore } from "./store";

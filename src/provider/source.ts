@@ -9,7 +9,7 @@
  */
 import type { Log, Provider } from "ethers";
 
-import { toOperatorError } from "../../errors";
+import { toOperatorError } from "../errors";
 
 /** The latest block, as an agent needs it: its number and its time. */
 export interface ChainHead {

@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 
-import type { FlowAction, FlowRule } from "../../backends/types";
+import type { FlowAction, FlowRule } from "../backends/types";
 
 /**
  * A request's life in the agent. received → accepted (rules wanted) → installed (rules in force)

@@ -8,15 +8,15 @@
  */
 import type { Provider } from "ethers";
 
-import { ProviderServiceContract__factory } from "../../../typechain-types";
-import type { MarketClient, RequestedEvent, RequestInfo } from "../../clients/market";
-import type { RegistryClient } from "../../clients/registry";
-import { toOperatorError } from "../../errors";
-import { formatRequestId, formatTokens } from "../../format";
-import { formatPrefix, parsePrefix } from "../../prefix";
-import type { AttackReport, TopTalker } from "../../victim/attackReport";
-import { DEFAULT_MAX_GAS_PER_TRANSACTION, splitByGas } from "../../victim/batches";
-import { planPurchases, type PlannedOrder, type Unserved } from "../../victim/plan";
+import { ProviderServiceContract__factory } from "../../typechain-types";
+import type { MarketClient, RequestedEvent, RequestInfo } from "../clients/market";
+import type { RegistryClient } from "../clients/registry";
+import { toOperatorError } from "../errors";
+import { formatRequestId, formatTokens } from "../format";
+import { formatPrefix, parsePrefix } from "../prefix";
+import type { AttackReport, TopTalker } from "./attackReport";
+import { DEFAULT_MAX_GAS_PER_TRANSACTION, splitByGas } from "./batches";
+import { planPurchases, type PlannedOrder, type Unserved } from "./plan";
 
 export type PurchaseState = "pending" | "acknowledged" | "rejected" | "reclaimed";
 

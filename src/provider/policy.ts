@@ -2,11 +2,11 @@
  * The provider's decision on one request, as a pure function of what the agent found on chain:
  * accept (with the FlowSpec rules to install) or reject (with a reason code from REJECT_REASON).
  */
-import { REJECT_REASON, type OfferingInfo } from "../../clients/market";
-import type { FlowAction, FlowRule } from "../../backends/types";
-import { checkRate } from "../../backends/rules";
-import { formatPrefix, isIPv4, parsePrefix } from "../../prefix";
-import type { Verdict } from "../../provider/verify";
+import { REJECT_REASON, type OfferingInfo } from "../clients/market";
+import type { FlowAction, FlowRule } from "../backends/types";
+import { checkRate } from "../backends/rules";
+import { formatPrefix, isIPv4, parsePrefix } from "../prefix";
+import type { Verdict } from "./verify";
 
 export interface PolicyOptions {
   /** Rate for rate-limiting offerings, bytes per second. */

@@ -9,8 +9,8 @@ import { RegistryClient, parseAccount } from "../clients/registry";
 import { OperatorError, explained } from "../errors";
 import { formatTokens } from "../format";
 import { formatPrefix, parsePrefix } from "../prefix";
-import type { AttackReport } from "../victim/attackReport";
-import { planPurchases, type PlannedOrder, type Unserved } from "../victim/plan";
+import type { AttackReport } from "./attackReport";
+import { planPurchases, type PlannedOrder, type Unserved } from "./plan";
 
 export interface Clients {
   registry: RegistryClient;

@@ -17,15 +17,15 @@ import {
   type MarketClient,
   type OfferingInfo,
   type RequestedEvent,
-} from "../../clients/market";
-import type { RegistryClient } from "../../clients/registry";
-import { PreflightSigner } from "../../clients/preflight";
-import { toOperatorError } from "../../errors";
-import { formatRequestId } from "../../format";
-import { formatPrefix, parsePrefix } from "../../prefix";
-import { verifyRequest } from "../../provider/verify";
-import { actionText, describeRule, matchKey, sameAction } from "../../backends/rules";
-import type { FlowRule, MitigationBackend } from "../../backends/types";
+} from "../clients/market";
+import type { RegistryClient } from "../clients/registry";
+import { PreflightSigner } from "../clients/preflight";
+import { toOperatorError } from "../errors";
+import { formatRequestId } from "../format";
+import { formatPrefix, parsePrefix } from "../prefix";
+import { verifyRequest } from "./verify";
+import { actionText, describeRule, matchKey, sameAction } from "../backends/rules";
+import type { FlowRule, MitigationBackend } from "../backends/types";
 import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
 import { nodeSource, type ChainSource } from "./source";
 import { AgentStore, FINAL_STATES, type RequestState, type StoredRequest } from "./store";
