@@ -2,18 +2,22 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IPrefixRegistry} from "./interfaces/IPrefixRegistry.sol";
-import {LengthSet} from "./libraries/LengthSet.sol";
 import {PrefixMath} from "./libraries/PrefixMath.sol";
+import {PrefixTrie} from "./libraries/PrefixTrie.sol";
 
 /// @title PrefixRegistry
 /// @notice Who holds which AS numbers and IP prefixes, and which AS originates each prefix.
-/// @dev One storage slot per prefix (holder, origin AS, delegated flag), keyed by network and
-/// length. Longest-prefix match walks the bitmap of lengths in use from the most specific down, so
-/// a lookup costs one probe per length in use at most, and usually one.
+/// @dev One storage slot per prefix (holder, origin AS, flags), keyed by network and length, in a
+/// radix tree (PrefixTrie) whose nodes summarise who holds what beneath them. Longest-prefix match
+/// probes the lengths at which prefixes have been registered, from the most specific down, so a
+/// lookup costs one read per such length at most, and usually one; "does this account hold all of
+/// the target?" then walks the tree down from the covering prefix, so it is exact and its cost
+/// depends only on what is registered inside the covering prefix.
 contract PrefixRegistry is IPrefixRegistry, AccessControl {
-    using LengthSet for LengthSet.Set;
+    using PrefixTrie for PrefixTrie.Trie;
 
     /// @notice The role of the RIR-like authorities that register participants and resources.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
@@ -23,22 +27,6 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     uint32 private constant _AS_LAST_16 = 65535;
     uint32 private constant _AS_LAST_32 = type(uint32).max;
 
-    uint32 private constant _UNKNOWN_SUB_PREFIXES = type(uint32).max;
-    /// @dev How many more-specific prefixes `isHolder` may probe to prove that a target contains
-    /// none held by someone else, before it answers "no" to stay safe.
-    uint256 private constant _SUB_PREFIX_PROBE_BUDGET = 16;
-
-    /// @dev `subPrefixes` counts the registered prefixes directly beneath this one, never fewer
-    /// than there are: when the registry cannot know (a prefix registered above existing ones),
-    /// it saturates at `_UNKNOWN_SUB_PREFIXES`, meaning "may contain some". Holding a target then
-    /// errs on the side of "not all of it", never the other way.
-    struct PrefixRecord {
-        address holder;
-        uint32 originAsn;
-        bool delegated;
-        uint32 subPrefixes;
-    }
-
     struct Identity {
         string name;
         string metadataURI;
@@ -47,8 +35,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     mapping(address account => ParticipantStatus) private _status;
     mapping(address account => Identity) private _identity;
     mapping(uint32 asn => address holder) private _asnHolder;
-    mapping(uint256 prefixKey => PrefixRecord) private _prefixes;
-    LengthSet.Set private _lengths;
+    PrefixTrie.Trie private _trie;
     uint256 private _prefixCount;
 
     /// @param admin Receives the admin role, which grants and revokes the registrar role.
@@ -200,9 +187,9 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     /// @inheritdoc IPrefixRegistry
     function revoke(uint128 network, uint8 length) external {
         _requireCanonical(network, length);
-        uint256 prefixKey = PrefixMath.key(network, length);
-        PrefixRecord memory record = _prefixes[prefixKey];
-        if (record.holder == address(0)) revert PrefixRegistryPrefixNotRegistered(network, length);
+        PrefixTrie.Node storage record = _trie.nodes[PrefixMath.key(network, length)];
+        if (!record.registered) revert PrefixRegistryPrefixNotRegistered(network, length);
+        address holder = record.holder;
         if (!hasRole(REGISTRAR_ROLE, msg.sender)) {
             // A delegation always has a parent: it was made inside one, and revoking a parent
             // re-parents it to the next covering prefix. A registrar's allocation may have none.
@@ -211,31 +198,19 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
             if (parent.holder != msg.sender) revert PrefixRegistryNotRevoker(msg.sender, network, length);
             _requireActive(msg.sender);
         }
-        delete _prefixes[prefixKey];
-        _lengths.remove(length, PrefixMath.isIpv4(network, length));
+        // What was registered inside the revoked prefix stays, beneath its parent.
+        _trie.remove(network, length);
         --_prefixCount;
-        // The revoked prefix's sub-prefixes now sit directly beneath its own parent.
-        if (length != 0) {
-            (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
-            if (hasParent) {
-                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.prefixLength)];
-                uint32 siblings = parentRecord.subPrefixes;
-                // The parent counted the revoked prefix (siblings >= 1) unless its count is unknown.
-                if (siblings != _UNKNOWN_SUB_PREFIXES) {
-                    parentRecord.subPrefixes = _addSubPrefixes(siblings - 1, record.subPrefixes);
-                }
-            }
-        }
-        emit PrefixRevoked(network, length, record.holder, msg.sender);
+        emit PrefixRevoked(network, length, holder, msg.sender);
     }
 
     /// @inheritdoc IPrefixRegistry
     function setOrigin(uint128 network, uint8 length, uint32 originAsn) external {
         _requireCanonical(network, length);
         _requireAssignableAsn(originAsn);
-        PrefixRecord storage record = _prefixes[PrefixMath.key(network, length)];
+        PrefixTrie.Node storage record = _trie.nodes[PrefixMath.key(network, length)];
+        if (!record.registered) revert PrefixRegistryPrefixNotRegistered(network, length);
         address holder = record.holder;
-        if (holder == address(0)) revert PrefixRegistryPrefixNotRegistered(network, length);
         if (holder != msg.sender) revert PrefixRegistryNotHolder(msg.sender, network, length, holder);
         _requireActive(msg.sender);
         uint32 previous = record.originAsn;
@@ -246,8 +221,8 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     /// @inheritdoc IPrefixRegistry
     function prefix(uint128 network, uint8 length) external view returns (Route memory route) {
         _requireCanonical(network, length);
-        PrefixRecord memory record = _prefixes[PrefixMath.key(network, length)];
-        if (record.holder != address(0)) route = _route(network, length, record);
+        PrefixTrie.Node memory record = _trie.nodes[PrefixMath.key(network, length)];
+        if (record.registered) route = _route(network, length, record);
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -288,13 +263,12 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         if (!PrefixMath.isCanonical(network, length)) return false;
         (bool found, Route memory route) = _covering(network, length, length);
         if (!found || account == address(0) || route.holder != account) return false;
-        uint32 subPrefixes = _prefixes[PrefixMath.key(route.network, route.prefixLength)].subPrefixes;
-        return subPrefixes == 0 || !_containsForeign(account, network, length);
+        return _trie.holdsAllInside(route.network, route.prefixLength, network, length, account);
     }
 
     /// @inheritdoc IPrefixRegistry
-    function lengthsInUse() external view returns (uint256) {
-        return LengthSet.all(_lengths.bitmap);
+    function registeredLengths() external view returns (uint256) {
+        return _trie.registeredLengths();
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -332,75 +306,10 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     function _register(uint128 network, uint8 length, address holder, uint32 originAsn, bool delegated) private {
         _requireAssignableAsn(originAsn);
         _requireActive(holder);
-        PrefixRecord storage record = _prefixes[PrefixMath.key(network, length)];
-        address current = record.holder;
-        if (current != address(0)) revert PrefixRegistryPrefixAlreadyRegistered(network, length, current);
-
-        // Registered prefixes already inside the new one are possible only if a longer length of
-        // its family is in use, and they are not all accounted to a parent with none beneath it.
-        bool longerInUse = _lengthsInside(network, length) != 0;
-        bool mayContain = longerInUse;
-        if (length != 0) {
-            (bool hasParent, Route memory parent) = _covering(network, length, length - 1);
-            if (hasParent) {
-                PrefixRecord storage parentRecord = _prefixes[PrefixMath.key(parent.network, parent.prefixLength)];
-                uint32 parentSubPrefixes = parentRecord.subPrefixes;
-                mayContain = longerInUse && parentSubPrefixes != 0;
-                parentRecord.subPrefixes = _addSubPrefixes(parentSubPrefixes, 1);
-            }
-        }
-        record.holder = holder;
-        record.originAsn = originAsn;
-        record.delegated = delegated;
-        if (mayContain) record.subPrefixes = _UNKNOWN_SUB_PREFIXES;
-        _lengths.add(length, PrefixMath.isIpv4(network, length));
+        PrefixTrie.Node storage record = _trie.nodes[PrefixMath.key(network, length)];
+        if (record.registered) revert PrefixRegistryPrefixAlreadyRegistered(network, length, record.holder);
+        _trie.insert(network, length, holder, originAsn, delegated);
         ++_prefixCount;
-    }
-
-    /// @dev The lengths in use, longer than `length`, of prefixes that could lie inside it: an
-    /// IPv4 prefix holds only IPv4 ones, an IPv6 prefix outside ::ffff:0:0/96 only IPv6 ones.
-    function _lengthsInside(uint128 network, uint8 length) private view returns (uint256) {
-        if (length == PrefixMath.MAX_LENGTH) return 0;
-        uint256 bitmap = _lengths.bitmap;
-        uint256 candidates;
-        if (PrefixMath.isIpv4(network, length)) candidates = LengthSet.ipv4(bitmap);
-        else if (PrefixMath.containsIpv4Space(network, length)) candidates = LengthSet.all(bitmap);
-        else candidates = LengthSet.other(bitmap);
-        return LengthSet.above(candidates, length);
-    }
-
-    /// @dev Saturating addition: once unknown, a count stays unknown.
-    function _addSubPrefixes(uint32 a, uint32 b) private pure returns (uint32) {
-        uint256 sum = uint256(a) + b;
-        return sum >= _UNKNOWN_SUB_PREFIXES ? _UNKNOWN_SUB_PREFIXES : uint32(sum);
-    }
-
-    /// @dev True unless it can prove, within the probe budget, that no registered prefix strictly
-    /// inside (`network`, `length`) is held by someone other than `account`.
-    function _containsForeign(address account, uint128 network, uint8 length) private view returns (bool) {
-        // Bit n of `longer` stands for length (length + 1 + n).
-        uint256 longer = _lengthsInside(network, length) >> (uint256(length) + 1);
-        // Count the candidate networks first: 2^(L - length) of them at each longer length L.
-        uint256 probes = 0;
-        for (uint256 bits = longer; bits != 0; ) {
-            uint8 offset = LengthSet.highest(bits);
-            if (offset >= 8) return true;
-            probes += uint256(1) << (offset + 1);
-            if (probes > _SUB_PREFIX_PROBE_BUDGET) return true;
-            bits ^= uint256(1) << offset;
-        }
-        for (uint256 bits = longer; bits != 0; ) {
-            uint8 offset = LengthSet.highest(bits);
-            uint8 subLength = length + 1 + offset;
-            uint256 count = uint256(1) << (offset + 1);
-            for (uint256 i = 0; i < count; ++i) {
-                uint128 subNetwork = network | uint128(i << (PrefixMath.MAX_LENGTH - subLength));
-                address subHolder = _prefixes[PrefixMath.key(subNetwork, subLength)].holder;
-                if (subHolder != address(0) && subHolder != account) return true;
-            }
-            bits ^= uint256(1) << offset;
-        }
-        return false;
     }
 
     /// @dev The most specific registered prefix of length at most `maxLength` containing
@@ -410,17 +319,19 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         uint8 length,
         uint8 maxLength
     ) private view returns (bool found, Route memory route) {
-        uint256 candidates = LengthSet.upTo(LengthSet.all(_lengths.bitmap), maxLength < length ? maxLength : length);
+        uint8 longest = maxLength < length ? maxLength : length;
+        // The lengths ever registered, up to `longest` (which is at most 128).
+        uint256 candidates = _trie.registeredLengths() & ((uint256(2) << longest) - 1);
         while (candidates != 0) {
-            uint8 candidate = LengthSet.highest(candidates);
+            uint8 candidate = uint8(Math.log2(candidates));
             uint128 candidateNetwork = network & PrefixMath.mask(candidate);
-            PrefixRecord memory record = _prefixes[PrefixMath.key(candidateNetwork, candidate)];
-            if (record.holder != address(0)) return (true, _route(candidateNetwork, candidate, record));
+            PrefixTrie.Node memory record = _trie.nodes[PrefixMath.key(candidateNetwork, candidate)];
+            if (record.registered) return (true, _route(candidateNetwork, candidate, record));
             candidates ^= uint256(1) << candidate;
         }
     }
 
-    function _route(uint128 network, uint8 length, PrefixRecord memory record) private pure returns (Route memory) {
+    function _route(uint128 network, uint8 length, PrefixTrie.Node memory record) private pure returns (Route memory) {
         return Route(network, length, record.originAsn, record.holder, record.delegated);
     }
 

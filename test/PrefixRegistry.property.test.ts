@@ -31,12 +31,6 @@ import { Random } from "./helpers/random";
 const SEED = Number(process.env.PROPERTY_SEED ?? 0x5eed_1e55);
 const CHUNK = 200;
 const ALL_ONES = (1n << 128n) - 1n;
-/**
- * How many more-specific networks `isHolder` probes, at most, to prove that a target contains no
- * prefix held by someone else (PrefixRegistry._SUB_PREFIX_PROBE_BUDGET). Beyond it the registry
- * may answer false for a target its caller does hold in full; never true for one it does not.
- */
-const PROBE_BUDGET = 16n;
 
 /** Runs `query` over `items` in chunks of CHUNK concurrent eth_calls. */
 async function inChunks<T, R>(items: readonly T[], query: (item: T) => Promise<R>): Promise<R[]> {
@@ -51,21 +45,14 @@ function plainOf(route: ReferenceRoute | undefined): PlainRoute {
   return route === undefined ? NO_ROUTE : { ...route };
 }
 
-/** True when the registry can prove, within its probe budget, what lies inside a /`length`. */
-function withinProbeBudget(lengthsInUse: bigint, length: number): boolean {
-  let probes = 0n;
-  for (let longer = length + 1; longer <= MAX_LENGTH; longer++) {
-    if ((lengthsInUse >> BigInt(longer)) & 1n) probes += 1n << BigInt(longer - length);
-  }
-  return probes <= PROBE_BUDGET;
-}
-
 /** How a scenario draws its prefixes. */
 interface Shape {
   readonly rounds: number;
   readonly allocationsPerRound: number;
   readonly delegationsPerRound: number;
   readonly revocationsPerRound: number;
+  /** Prefixes revoked earlier and allocated again (to anyone), per round. */
+  readonly reallocationsPerRound: number;
   readonly originChangesPerRound: number;
   /** A prefix no registered prefix needs to cover. */
   root(random: Random): Prefix;
@@ -81,7 +68,17 @@ class Scenario {
   readonly reference = new ReferenceRegistry();
   /** Every prefix ever registered, revoked ones included, for biasing the queries. */
   readonly seen: Prefix[] = [];
-  readonly counts = { allocated: 0, delegated: 0, subDelegated: 0, revokedByRegistrar: 0, revokedByHolder: 0 };
+  /** Every prefix revoked, for re-allocation. */
+  readonly revoked: Prefix[] = [];
+  readonly counts = {
+    allocated: 0,
+    delegated: 0,
+    subDelegated: 0,
+    revokedByRegistrar: 0,
+    revokedByHolder: 0,
+    reallocated: 0,
+    allocatedAbove: 0,
+  };
   foundation!: Foundation;
   holders: HardhatEthersSigner[] = [];
 
@@ -176,9 +173,24 @@ class Scenario {
         const byHolder = route.delegated && parent !== undefined && random.chance(0.6);
         const revoker = byHolder ? this.signerOf(parent.holder) : registrar2;
         reference.revoke(route);
+        this.revoked.push({ network: route.network, length: route.length });
         await registry.connect(revoker).revoke(route.network, route.length);
         if (byHolder) counts.revokedByHolder++;
         else counts.revokedByRegistrar++;
+      }
+
+      // Re-allocations of revoked prefixes, often above what was registered inside them since.
+      for (let done = 0, attempt = 0; done < shape.reallocationsPerRound && attempt < 100; attempt++) {
+        if (this.revoked.length === 0) break;
+        const prefix = random.pick(this.revoked);
+        if (reference.get(prefix) !== undefined) continue;
+        const holder = random.pick(this.holders).address;
+        const originAsn = random.asn();
+        if (reference.inside(prefix).length > 0) counts.allocatedAbove++;
+        reference.allocate(prefix, holder, originAsn);
+        await registry.connect(registrar1).allocate(prefix.network, prefix.length, holder, originAsn);
+        counts.reallocated++;
+        done++;
       }
 
       for (let done = 0; done < shape.originChangesPerRound; done++) {
@@ -191,31 +203,48 @@ class Scenario {
   }
 
   /**
-   * Asks isHolder for each (account, prefix) and checks it against the reference: never true for
-   * a prefix the account does not hold in full, and exact wherever the probe budget suffices.
-   * Returns how many answers were exact-checked and how many were true.
+   * Asks isHolder and holderStatus for each (account, prefix) and compares both with the
+   * reference, which scans every registered prefix: they must agree exactly, in both directions.
+   * Returns how many answers were true and how many false.
    */
-  async checkIsHolder(cases: readonly { account: string; prefix: Prefix }[]): Promise<{ exact: number; held: number }> {
+  async checkHolding(
+    cases: readonly { account: string; prefix: Prefix }[],
+  ): Promise<{ held: number; notHeld: number }> {
     const { registry } = this.foundation;
-    const lengthsInUse = await registry.lengthsInUse();
-    const actual = await inChunks(cases, ({ account, prefix }) =>
-      registry.isHolder(account, prefix.network, prefix.length),
-    );
-    let exact = 0;
+    const actual = await inChunks(cases, async ({ account, prefix }) => {
+      const [isHolder, [status, holdsAll]] = await Promise.all([
+        registry.isHolder(account, prefix.network, prefix.length),
+        registry.holderStatus(account, prefix.network, prefix.length),
+      ]);
+      return { isHolder, status, holdsAll };
+    });
+    const falseYes: string[] = [];
+    const falseNo: string[] = [];
     let held = 0;
     cases.forEach(({ account, prefix }, i) => {
       const expected = this.reference.holdsAll(account, prefix);
-      const where = `isHolder(${account}, ${formatPrefix(prefix)}) with seed ${this.seed}`;
-      if (actual[i]) {
-        held++;
-        expect(expected, `${where} is true, but the account does not hold all of it`).to.be.true;
-      }
-      if (withinProbeBudget(lengthsInUse, prefix.length)) {
-        exact++;
-        expect(actual[i], `${where}, within the probe budget`).to.equal(expected);
-      }
+      const where = `(${account}, ${formatPrefix(prefix)})`;
+      expect(actual[i].holdsAll, `holderStatus${where} vs isHolder with seed ${this.seed}`).to.equal(
+        actual[i].isHolder,
+      );
+      if (actual[i].isHolder && !expected) falseYes.push(where);
+      if (!actual[i].isHolder && expected) falseNo.push(where);
+      if (expected) held++;
     });
-    return { exact, held };
+    expect(falseYes, `held in full according to the registry, not the reference (seed ${this.seed})`).to.deep.equal([]);
+    expect(falseNo, `held in full according to the reference, not the registry (seed ${this.seed})`).to.deep.equal([]);
+    return { held, notHeld: cases.length - held };
+  }
+
+  /** Targets around random addresses, the account being the holder of the covering prefix mostly. */
+  holdingCases(count: number, target: () => Prefix): { account: string; prefix: Prefix }[] {
+    const { outsider } = this.foundation;
+    return Array.from({ length: count }, () => {
+      const prefix = target();
+      const holder = this.reference.holderOf(prefix);
+      const account = this.random.chance(0.7) ? holder : this.random.pick([...this.holders, outsider]).address;
+      return { account, prefix };
+    });
   }
 }
 
@@ -239,6 +268,7 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
       allocationsPerRound: 45,
       delegationsPerRound: 35,
       revocationsPerRound: 8,
+      reallocationsPerRound: 4,
       originChangesPerRound: 3,
       // IPv4 in ::ffff:0:0/96, IPv6 inside 2000::/3, at one of the two shortest lengths of the family.
       root: (random) =>
@@ -270,12 +300,17 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
       expect(counts.subDelegated).to.be.at.least(20);
       expect(counts.revokedByHolder).to.be.at.least(10);
       expect(counts.revokedByRegistrar).to.be.at.least(10);
+      expect(counts.reallocated).to.be.at.least(10);
+      expect(counts.allocatedAbove).to.be.at.least(3);
     });
 
-    it("agrees on prefixCount and lengthsInUse", async function () {
+    it("agrees on prefixCount, and registeredLengths covers every length in use and no other ever used", async function () {
       const { registry } = scenario.foundation;
       expect(await registry.prefixCount()).to.equal(BigInt(scenario.reference.size));
-      expect(await registry.lengthsInUse()).to.equal(scenario.reference.lengthsInUse());
+      const registered = await registry.registeredLengths();
+      const everUsed = scenario.seen.reduce((bits, p) => bits | (1n << BigInt(p.length)), 0n);
+      expect(scenario.reference.lengthsInUse() & ~registered).to.equal(0n);
+      expect(registered & ~everUsed).to.equal(0n);
     });
 
     it("agrees on prefix() for every prefix registered or revoked", async function () {
@@ -327,25 +362,34 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
       });
     });
 
-    it(`never answers isHolder() true for a target not held in full (${TARGETS} targets)`, async function () {
-      const { outsider } = scenario.foundation;
-      const cases = Array.from({ length: TARGETS }, () => {
-        const prefix = scenario.randomTarget();
-        const holder = scenario.reference.holderOf(prefix);
-        const account = scenario.random.chance(0.6)
-          ? holder
-          : scenario.random.pick([...scenario.holders, outsider]).address;
-        return { account, prefix };
-      });
-      const { held } = await scenario.checkIsHolder(cases);
-      // Not vacuous: some targets are held in full, and the registry can tell.
-      expect(held).to.be.at.least(10);
+    it(`agrees exactly on isHolder() and holderStatus() for ${TARGETS} targets from /0 to /128`, async function () {
+      const { held, notHeld } = await scenario.checkHolding(
+        scenario.holdingCases(TARGETS, () => scenario.randomTarget()),
+      );
+      // Not vacuous: both answers occur.
+      expect(held).to.be.at.least(TARGETS * 0.1);
+      expect(notHeld).to.be.at.least(TARGETS * 0.1);
     });
 
-    it("never answers isHolder() true for a registered prefix with someone else's prefix inside", async function () {
+    it(`agrees exactly on isHolder() and holderStatus() for ${TARGETS} IPv4 aggregates /8 to /24`, async function () {
+      const { random } = scenario;
+      const target = () => {
+        for (;;) {
+          const address = scenario.randomAddress();
+          if (isIPv4({ network: address, length: MAX_LENGTH })) return truncate(address, 96 + 8 + random.int(17));
+        }
+      };
+      const { held, notHeld } = await scenario.checkHolding(scenario.holdingCases(TARGETS, target));
+      expect(held).to.be.at.least(TARGETS * 0.05);
+      expect(notHeld).to.be.at.least(TARGETS * 0.05);
+    });
+
+    it("agrees exactly on isHolder() and holderStatus() for every registered prefix and its holder", async function () {
       const cases = scenario.reference.all().map((route) => ({ account: route.holder, prefix: route }));
-      const { held } = await scenario.checkIsHolder(cases);
-      expect(held).to.be.at.least(cases.length * 0.05);
+      const { held, notHeld } = await scenario.checkHolding(cases);
+      // Some registered prefixes hold someone else's inside, most do not.
+      expect(held).to.be.at.least(cases.length * 0.5);
+      expect(notHeld).to.be.at.least(cases.length * 0.05);
     });
 
     it("answers isHolder() false for prefixes with host bits, whoever asks", async function () {
@@ -374,7 +418,7 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
     });
   });
 
-  describe("with dense IPv4 /16 to /19 delegations, where isHolder is exact from /16 down", function () {
+  describe("with dense IPv4 /16 to /19 delegations inside a few /8s", function () {
     const TARGETS = 1_000;
     const SLASH_8S = ["10.0.0.0/8", "100.0.0.0/8", "172.0.0.0/8", "198.0.0.0/8"].map((text) => parsePrefix(text));
     const scenario = new Scenario(SEED ^ 0xdec0de, {
@@ -382,9 +426,10 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
       allocationsPerRound: 12,
       delegationsPerRound: 30,
       revocationsPerRound: 8,
+      reallocationsPerRound: 3,
       originChangesPerRound: 1,
       root: (random) => random.pick(SLASH_8S),
-      // Lengths /16 to /19 only, so that at /16 and longer the probes fit the budget (2 + 4 + 8).
+      // Lengths /16 to /19 only, crowded into a few /16s per /8.
       child: (random, parent) => {
         const v4Length = parent.length - 96;
         if (v4Length >= 19) return undefined;
@@ -407,47 +452,103 @@ describe(`PrefixRegistry (property, seed ${SEED})`, function () {
 
     it("uses only the lengths /8 and /16 to /19, with sub-delegations and revocations", async function () {
       const lengths = [8, 16, 17, 18, 19].reduce((bitmap, v4) => bitmap | (1n << BigInt(96 + v4)), 0n);
-      expect(await scenario.foundation.registry.lengthsInUse()).to.equal(scenario.reference.lengthsInUse());
-      expect(scenario.reference.lengthsInUse() & ~lengths).to.equal(0n);
+      const registered = await scenario.foundation.registry.registeredLengths();
+      expect(registered & ~lengths).to.equal(0n);
+      expect(scenario.reference.lengthsInUse() & ~registered).to.equal(0n);
       expect(scenario.reference.size).to.be.at.least(150);
       expect(scenario.counts.subDelegated).to.be.at.least(20);
     });
 
-    it(`agrees exactly on isHolder() for ${TARGETS} targets of /16 and longer`, async function () {
+    it(`agrees exactly on isHolder() and holderStatus() for ${TARGETS} targets from /8 to /32`, async function () {
       const { random, reference } = scenario;
-      const cases = Array.from({ length: TARGETS }, () => {
-        const address = scenario.randomAddress();
-        const prefix = truncate(address, 96 + 16 + random.int(17));
-        const holder = reference.holderOf(prefix);
-        const account = random.chance(0.7) ? holder : random.pick(scenario.holders).address;
-        return { account, prefix };
-      });
-      const { exact, held } = await scenario.checkIsHolder(cases);
-      expect(exact).to.equal(TARGETS);
+      const cases = scenario.holdingCases(TARGETS, () => truncate(scenario.randomAddress(), 96 + 8 + random.int(25)));
+      const { held, notHeld } = await scenario.checkHolding(cases);
       expect(held).to.be.at.least(TARGETS * 0.2);
-      // And some targets are held by the account of their covering prefix, but not in full.
+      expect(notHeld).to.be.at.least(TARGETS * 0.2);
+      // Some targets are held by the account of their covering prefix, but not in full.
       const partly = cases.filter(
         (c) => reference.holderOf(c.prefix) === c.account && !reference.holdsAll(c.account, c.prefix),
       );
       expect(partly.length).to.be.at.least(TARGETS * 0.05);
     });
 
-    it("agrees exactly on isHolder() for every registered prefix of /16 and longer, and its holder", async function () {
-      const cases = scenario.reference
-        .all()
-        .filter((route) => route.length >= 112)
-        .map((route) => ({ account: route.holder, prefix: route }));
-      const { exact } = await scenario.checkIsHolder(cases);
-      expect(exact).to.equal(cases.length);
+    it("agrees exactly on isHolder() and holderStatus() for every registered prefix, and its holder", async function () {
+      const cases = scenario.reference.all().map((route) => ({ account: route.holder, prefix: route }));
+      const { held, notHeld } = await scenario.checkHolding(cases);
+      expect(held).to.be.at.least(1);
+      expect(notHeld).to.be.at.least(1);
     });
+  });
 
-    it("never answers isHolder() true for a /8 to /15 not held in full", async function () {
-      const { random, reference } = scenario;
-      const cases = Array.from({ length: 300 }, () => {
-        const prefix = truncate(scenario.randomAddress(), 96 + 8 + random.int(8));
-        return { account: reference.holderOf(prefix), prefix };
-      });
-      await scenario.checkIsHolder(cases);
+  describe("under churn in a small space, checked exhaustively", function () {
+    // Every prefix of 10.0.0.0/24 (/24 to /32) and the IPv6 prefixes /0 to /3, which contain the
+    // IPv4 space: nesting from ::/0 down to /32s, so that every shape of the tree occurs (branch
+    // nodes made, registered, split and spliced out; the root registered and revoked).
+    const base = parsePrefix("10.0.0.0/24");
+    const space: Prefix[] = [];
+    for (let length = 0; length <= 3; length++) {
+      for (let i = 0n; i < 1n << BigInt(length); i++) space.push({ network: i << BigInt(MAX_LENGTH - length), length });
+    }
+    for (let extra = 0; extra <= 8; extra++) {
+      for (let i = 0n; i < 1n << BigInt(extra); i++) {
+        space.push({ network: base.network | (i << BigInt(8 - extra)), length: base.length + extra });
+      }
+    }
+    const STEPS = 160;
+    const CHECK_EVERY = 40;
+
+    it(`agrees with the reference on every prefix of the space and every account after each of ${STEPS / CHECK_EVERY} bursts of churn`, async function () {
+      const random = new Random(SEED ^ 0xc4a2);
+      const foundation = await loadFixture(deployWithParticipants);
+      const { registry, registrar1, alice, bob, carol, outsider } = foundation;
+      const holders = [alice, bob, carol];
+      const reference = new ReferenceRegistry();
+      const done = { allocated: 0, delegated: 0, revoked: 0, rootRegistered: 0 };
+      for (let step = 1; step <= STEPS; step++) {
+        const roll = random.next() / 2 ** 32;
+        const registered = reference.all();
+        if (roll < 0.3 && registered.length > 0) {
+          const route = random.pick(registered);
+          reference.revoke(route);
+          await registry.connect(registrar1).revoke(route.network, route.length);
+          done.revoked++;
+        } else {
+          // ::/0 itself every 50 steps, when free: the root of the tree registered, then revoked.
+          const root = space[0];
+          const prefix =
+            step % 50 === 5 && reference.get(root) === undefined
+              ? root
+              : random.pick(space.filter((p) => reference.get(p) === undefined));
+          const to = random.pick(holders);
+          const parent = reference.covering(prefix);
+          if (parent !== undefined && roll < 0.65) {
+            reference.delegate(prefix, parent.holder, to.address, 64500);
+            const from = holders.find((h) => h.address === parent.holder)!;
+            await registry.connect(from).delegate(prefix.network, prefix.length, to.address, 64500);
+            done.delegated++;
+          } else {
+            reference.allocate(prefix, to.address, 64500);
+            await registry.connect(registrar1).allocate(prefix.network, prefix.length, to.address, 64500);
+            done.allocated++;
+          }
+          if (prefix.length === 0) done.rootRegistered++;
+        }
+        if (step % CHECK_EVERY !== 0) continue;
+        const accounts = [...holders.map((h) => h.address), outsider.address];
+        const cases = space.flatMap((prefix) => accounts.map((account) => ({ account, prefix })));
+        const actual = await inChunks(cases, ({ account, prefix }) =>
+          registry.isHolder(account, prefix.network, prefix.length),
+        );
+        const wrong = cases.filter((c, i) => actual[i] !== reference.holdsAll(c.account, c.prefix));
+        expect(
+          wrong.map((c) => `${formatPrefix(c.prefix)} for ${c.account}`),
+          `after step ${step}, seed ${SEED}`,
+        ).to.deep.equal([]);
+        expect(await registry.prefixCount()).to.equal(BigInt(reference.size));
+      }
+      expect(done.revoked).to.be.at.least(20);
+      expect(done.delegated).to.be.at.least(20);
+      expect(done.rootRegistered).to.be.at.least(1);
     });
   });
 });

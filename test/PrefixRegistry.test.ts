@@ -23,7 +23,7 @@ const RESERVED_ASNS = [0, 23456, 65535, 4294967295];
 const ASSIGNABLE_EDGE_ASNS = [1, 65536, 4294967294];
 const UNASSIGNED_ASN = 64999;
 
-/** The bitmap of lengthsInUse with the bits of the given lengths set. */
+/** The bitmap of registeredLengths with the bits of the given lengths set. */
 function lengthBits(...lengths: number[]): bigint {
   return lengths.reduce((bitmap, length) => bitmap | (1n << BigInt(length)), 0n);
 }
@@ -72,7 +72,7 @@ describe("PrefixRegistry", function () {
       it("starts empty", async function () {
         const { registry } = await loadFixture(deployFoundation);
         expect(await registry.prefixCount()).to.equal(0n);
-        expect(await registry.lengthsInUse()).to.equal(0n);
+        expect(await registry.registeredLengths()).to.equal(0n);
       });
     });
   });
@@ -721,7 +721,7 @@ describe("PrefixRegistry", function () {
           expectedRoute("192.0.2.0/24", ALICE_ASN, alice.address, false),
         );
         expect(await registry.prefixCount()).to.equal(1n);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(120));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(120));
         expect(await registry.holderOf(...onChain("192.0.2.128/25"))).to.equal(alice.address);
       });
     });
@@ -735,7 +735,7 @@ describe("PrefixRegistry", function () {
         expect(plainRoute(await registry.prefix(...onChain("2001:db8::/32")))).to.deep.equal(
           expectedRoute("2001:db8::/32", BOB_ASN, bob.address, false),
         );
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(32));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(32));
       });
     });
 
@@ -755,7 +755,7 @@ describe("PrefixRegistry", function () {
         const { registry, registrar1, alice, bob } = await loadFixture(deployWithParticipants);
         await registry.connect(registrar1).allocate(...onChain("::/0"), alice.address, ALICE_ASN);
         await registry.connect(registrar1).allocate(...onChain("192.0.2.1/32"), bob.address, BOB_ASN);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(0, 128));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(0, 128));
         expect(await registry.holderOf(...onChain("192.0.2.1/32"))).to.equal(bob.address);
         expect(await registry.holderOf(...onChain("192.0.2.2/32"))).to.equal(alice.address);
       });
@@ -807,7 +807,7 @@ describe("PrefixRegistry", function () {
           .and.to.emit(registry, "PrefixAllocated")
           .withArgs(...onChain("2001:db8::/32"), bob.address, BOB_ASN);
         expect(await registry.prefixCount()).to.equal(3n);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(32, 104, 112));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(32, 104, 112));
         expect(await registry.holderOf(...onChain("10.1.2.0/24"))).to.equal(carol.address);
       });
 
@@ -838,7 +838,7 @@ describe("PrefixRegistry", function () {
           .to.be.revertedWithCustomError(registry, "PrefixRegistryHostBitsSet")
           .withArgs(badNetwork, 120);
         expect(await registry.prefixCount()).to.equal(0n);
-        expect(await registry.lengthsInUse()).to.equal(0n);
+        expect(await registry.registeredLengths()).to.equal(0n);
         expect(plainRoute(await registry.prefix(validNetwork, validLength))).to.deep.equal(NO_ROUTE);
       });
 
@@ -1554,11 +1554,13 @@ describe("PrefixRegistry", function () {
         expect(await registry.isHolder(carol.address, ...onChain("10.1.2.0/24"))).to.be.true;
       });
 
-      it("returns false for a small target with a foreign prefix inside, within the probe budget", async function () {
+      it("returns false for a target with a foreign prefix inside, and true beside it", async function () {
         const { registry, alice, bob } = await loadFixture(deployWithPrefixes);
         await registry.connect(alice).delegate(...onChain("10.3.128.0/17"), bob.address, BOB_ASN);
         expect(await registry.isHolder(alice.address, ...onChain("10.3.0.0/16"))).to.be.false;
         expect(await registry.isHolder(alice.address, ...onChain("10.3.0.0/17"))).to.be.true;
+        expect(await registry.isHolder(alice.address, ...onChain("10.2.0.0/15"))).to.be.false;
+        expect(await registry.isHolder(alice.address, ...onChain("10.4.0.0/14"))).to.be.true;
       });
 
       it("returns true again once the delegation is revoked", async function () {
@@ -1572,33 +1574,60 @@ describe("PrefixRegistry", function () {
     });
 
     describe("when part of the prefix is delegated to the holder itself", function () {
-      it("returns true where the registry can prove it within its probe budget", async function () {
+      it("returns true for the whole", async function () {
         const { registry, alice } = await loadFixture(deployWithPrefixes);
         await registry.connect(alice).delegate(...onChain("10.3.128.0/17"), alice.address, 64510);
         expect(await registry.isHolder(alice.address, ...onChain("10.3.0.0/16"))).to.be.true;
       });
 
-      it("returns false where proving it would take more probes than the budget", async function () {
+      it("returns true for a broad aggregate with a self-delegation far below it", async function () {
         const { registry, alice } = await loadFixture(deployWithPrefixes);
         await registry.connect(alice).delegate(...onChain("10.3.0.0/16"), alice.address, 64510);
-        // 256 candidate /16s inside the /8: too many to probe in a transaction.
-        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/8"))).to.be.false;
+        await registry.connect(alice).delegate(...onChain("10.3.7.9/32"), alice.address, 64510);
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/8"))).to.be.true;
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/12"))).to.be.true;
       });
     });
 
-    describe("when a prefix is allocated above prefixes already registered", function () {
-      it("returns false while a foreign prefix is inside, and true once it is gone", async function () {
-        const { registry, registrar1, alice, carol } = await loadFixture(deployWithParticipants);
-        await registry.connect(registrar1).allocate(...onChain("10.3.128.0/17"), carol.address, CAROL_ASN);
-        await registry.connect(registrar1).allocate(...onChain("10.3.0.0/16"), alice.address, ALICE_ASN);
-        expect(await registry.isHolder(alice.address, ...onChain("10.3.0.0/16"))).to.be.false;
-        await registry.connect(registrar1).revoke(...onChain("10.3.128.0/17"));
-        expect(await registry.isHolder(alice.address, ...onChain("10.3.0.0/16"))).to.be.true;
+    describe("when an unrelated participant delegates elsewhere (audit finding 1)", function () {
+      it("still returns true for a target the account holds in full", async function () {
+        const { registry, registrar1, alice, bob, carol } = await loadFixture(deployWithParticipants);
+        await registry.connect(registrar1).allocate(...onChain("10.0.0.0/16"), alice.address, ALICE_ASN);
+        await registry.connect(alice).delegate(...onChain("10.0.5.0/24"), carol.address, CAROL_ASN);
+        await registry.connect(registrar1).allocate(...onChain("192.0.2.0/24"), bob.address, BOB_ASN);
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.16.0/20"))).to.be.true;
+        // Someone else's /32 elsewhere puts every IPv4 length from /16 to /32 in use.
+        await registry.connect(bob).delegate(...onChain("192.0.2.7/32"), carol.address, CAROL_ASN);
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.16.0/20"))).to.be.true;
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/20"))).to.be.false;
+      });
+    });
+
+    describe("when a prefix is registered without a parent while longer ones exist (audit finding 2)", function () {
+      it("returns true for a fresh allocation, a re-allocation, and a prefix whose only sub-prefix went", async function () {
+        const { registry, registrar1, alice, bob } = await loadFixture(deployWithParticipants);
+        await registry.connect(registrar1).allocate(...onChain("10.0.0.0/8"), alice.address, ALICE_ASN);
+        await registry.connect(alice).delegate(...onChain("10.1.2.3/32"), bob.address, BOB_ASN);
+        await registry.connect(registrar1).allocate(...onChain("2001:db8::/32"), bob.address, BOB_ASN);
+        await registry.connect(bob).delegate(...onChain("2001:db8::1/128"), alice.address, ALICE_ASN);
+        // A fresh allocation with nothing inside, in each family.
+        await registry.connect(registrar1).allocate(...onChain("172.16.0.0/16"), bob.address, BOB_ASN);
+        await registry.connect(registrar1).allocate(...onChain("3fff::/20"), alice.address, ALICE_ASN);
+        expect(await registry.isHolder(bob.address, ...onChain("172.16.0.0/16"))).to.be.true;
+        expect(await registry.isHolder(alice.address, ...onChain("3fff::/20"))).to.be.true;
+        // Revoked and allocated again.
+        await registry.connect(registrar1).revoke(...onChain("172.16.0.0/16"));
+        await registry.connect(registrar1).allocate(...onChain("172.16.0.0/16"), alice.address, ALICE_ASN);
+        expect(await registry.isHolder(alice.address, ...onChain("172.16.0.0/16"))).to.be.true;
+        // Its only sub-prefix revoked.
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/8"))).to.be.false;
+        await registry.connect(alice).revoke(...onChain("10.1.2.3/32"));
+        expect(await registry.isHolder(alice.address, ...onChain("10.0.0.0/8"))).to.be.true;
       });
     });
 
     describe("when the target is IPv6 and IPv4 prefixes are registered at many lengths", function () {
-      it("probes only the lengths of its own family", async function () {
+      it("answers for the target's own family", async function () {
         const { registry, alice, bob } = await loadFixture(deployWithDelegations);
         await registry.connect(alice).delegate(...onChain("10.9.9.9/32"), alice.address, ALICE_ASN);
         await registry.connect(bob).delegate(...onChain("2001:db8:8000::/33"), bob.address, BOB_ASN);
@@ -1626,34 +1655,30 @@ describe("PrefixRegistry", function () {
     });
   });
 
-  describe("#lengthsInUse", function () {
+  describe("#registeredLengths", function () {
     describe("when prefixes come and go", function () {
-      it("sets a length's bit with its first prefix and clears it with its last", async function () {
+      it("sets a length's bit with its first prefix and keeps it after its last", async function () {
         const { registry, registrar1, alice } = await loadFixture(deployWithParticipants);
         await registry.connect(registrar1).allocate(...onChain("10.0.0.0/8"), alice.address, ALICE_ASN);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(104));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(104));
         await registry.connect(alice).delegate(...onChain("10.1.0.0/16"), alice.address, ALICE_ASN);
         await registry.connect(alice).delegate(...onChain("10.2.0.0/16"), alice.address, ALICE_ASN);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(104, 112));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(104, 112));
         await registry.connect(alice).revoke(...onChain("10.1.0.0/16"));
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(104, 112));
         await registry.connect(registrar1).revoke(...onChain("10.2.0.0/16"));
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(104));
         await registry.connect(registrar1).revoke(...onChain("10.0.0.0/8"));
-        expect(await registry.lengthsInUse()).to.equal(0n);
+        // A stale length costs a lookup one read, never a wrong answer.
+        expect(await registry.registeredLengths()).to.equal(lengthBits(104, 112));
+        expect((await registry.lookup(parseAddress("10.1.2.3")))[0]).to.be.false;
       });
     });
 
     describe("when IPv4 and IPv6 prefixes share a length", function () {
-      it("keeps the bit until the last of either family goes", async function () {
+      it("sets one bit for both", async function () {
         const { registry, registrar1, alice, bob } = await loadFixture(deployWithParticipants);
         await registry.connect(registrar1).allocate(...onChain("192.0.2.0/24"), alice.address, ALICE_ASN);
         await registry.connect(registrar1).allocate(...onChain("2001:db8::/120"), bob.address, BOB_ASN);
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(120));
-        await registry.connect(registrar1).revoke(...onChain("192.0.2.0/24"));
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(120));
-        await registry.connect(registrar1).revoke(...onChain("2001:db8::/120"));
-        expect(await registry.lengthsInUse()).to.equal(0n);
+        expect(await registry.registeredLengths()).to.equal(lengthBits(120));
       });
     });
 
@@ -1663,7 +1688,7 @@ describe("PrefixRegistry", function () {
         for (const text of ["2001:db8::/33", "2001:db8:1::/48", "2001:db8:2::/64", "2001:db8:3::1/128"]) {
           await registry.connect(registrar1).allocate(...onChain(text), bob.address, BOB_ASN);
         }
-        expect(await registry.lengthsInUse()).to.equal(lengthBits(33, 48, 64, 128));
+        expect(await registry.registeredLengths()).to.equal(lengthBits(33, 48, 64, 128));
       });
     });
   });

@@ -220,8 +220,10 @@ interface IPrefixRegistry {
         uint8 length
     ) external view returns (ParticipantStatus status, bool holdsAll);
 
-    /// @notice The prefix lengths in use, as a bitmap (bit n set when a /n is registered).
-    function lengthsInUse() external view returns (uint256);
+    /// @notice The prefix lengths at which prefixes have been registered, as a bitmap (bit n for
+    /// /n): every length in use now, and lengths no longer in use (they are never cleared; a
+    /// longest-prefix match probes each of them at most once).
+    function registeredLengths() external view returns (uint256);
 
     /// @notice How many prefixes are registered.
     function prefixCount() external view returns (uint256);

@@ -9,9 +9,6 @@ pragma solidity ^0.8.24;
 library PrefixMath {
     /// @notice The longest prefix length in the 128-bit space.
     uint8 internal constant MAX_LENGTH = 128;
-    /// @notice ::ffff:0:0/96, where IPv4 lives.
-    uint128 internal constant IPV4_NETWORK = 0xffff << 32;
-    uint8 internal constant IPV4_LENGTH = 96;
 
     /// @notice Returns the network mask of a prefix length (the `length` leading bits set).
     /// @dev Shifting a uint128 by 128 yields 0, which is the mask of the default route ::/0.
@@ -28,20 +25,5 @@ library PrefixMath {
     /// prefixes with the same network and different lengths never collide.
     function key(uint128 network, uint8 length) internal pure returns (uint256) {
         return (uint256(network) << 8) | length;
-    }
-
-    /// @notice True when prefix (`outer`, `outerLength`) contains `inner`/`innerLength`.
-    function contains(uint128 outer, uint8 outerLength, uint128 inner, uint8 innerLength) internal pure returns (bool) {
-        return outerLength <= innerLength && inner & mask(outerLength) == outer;
-    }
-
-    /// @notice True when the prefix lies inside ::ffff:0:0/96 (an IPv4 prefix).
-    function isIpv4(uint128 network, uint8 length) internal pure returns (bool) {
-        return length >= IPV4_LENGTH && network >> 32 == 0xffff;
-    }
-
-    /// @notice True when the prefix contains all of ::ffff:0:0/96 (e.g. ::/0).
-    function containsIpv4Space(uint128 network, uint8 length) internal pure returns (bool) {
-        return length <= IPV4_LENGTH && IPV4_NETWORK & mask(length) == network;
     }
 }

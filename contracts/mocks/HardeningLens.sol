@@ -35,7 +35,7 @@ contract HardeningLens {
     struct RegistrySnapshot {
         IPrefixRegistry.Route[] covering;
         bool[] held;
-        uint256 lengthsInUse;
+        uint256 registeredLengths;
         uint256 prefixCount;
     }
 
@@ -76,7 +76,7 @@ contract HardeningLens {
             Query calldata q = queries[queryOf[k]];
             s.held[k] = registry.isHolder(accounts[k], q.network, q.prefixLength);
         }
-        s.lengthsInUse = registry.lengthsInUse();
+        s.registeredLengths = registry.registeredLengths();
         s.prefixCount = registry.prefixCount();
     }
 }

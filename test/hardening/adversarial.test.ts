@@ -161,23 +161,17 @@ describe("Hardening: adversarial", function () {
       ).to.emit(service1, "MitigationRequested");
     });
 
-    it("refuses, rather than guesses, when the sub-prefixes are beyond the registry's probe budget", async function () {
+    it("sells a broad target whose sub-prefixes are all the victim's own, however many lengths are in use", async function () {
       const { registry, service1, victim } = await load(deployNested);
-      // victim delegates a /24 of its /15 to itself: still all its own, but proving that would
-      // take 2^9 probes, more than the registry's budget of 16.
-      const own = ipPrefix("198.18.9.0/24");
-      await registry.connect(victim).delegate(own.network, own.prefixLength, victim, ASN.victim);
-      expect(await registry.isHolder(victim, ...prefixArgs("198.18.0.0/15"))).to.equal(false);
-      await expect(service1.connect(victim).request(await requestParams(service1, { target: "198.18.0.0/15" })))
-        .to.be.revertedWithCustomError(service1, "ProviderServiceTargetNotWhollyHeld")
-        .withArgs(victim.address, ...prefixArgs("198.18.0.0/15"));
-      // The more-specific prefixes are requested one by one instead.
-      for (const target of ["198.18.9.0/24", "198.18.10.0/24", "198.19.0.1/32"]) {
-        await expect(service1.connect(victim).request(await requestParams(service1, { target }))).to.emit(
-          service1,
-          "MitigationRequested",
-        );
+      // victim delegates a /24 and a /32 of its /15 to itself: still all its own.
+      for (const text of ["198.18.9.0/24", "198.19.0.7/32"]) {
+        const own = ipPrefix(text);
+        await registry.connect(victim).delegate(own.network, own.prefixLength, victim, ASN.victim);
       }
+      expect(await registry.isHolder(victim, ...prefixArgs("198.18.0.0/15"))).to.equal(true);
+      await expect(
+        service1.connect(victim).request(await requestParams(service1, { target: "198.18.0.0/15" })),
+      ).to.emit(service1, "MitigationRequested");
     });
   });
 

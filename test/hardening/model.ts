@@ -5,7 +5,7 @@
  * revert with, or `undefined` with an `apply` that performs the transaction's effects on the
  * model. The registry part is the obviously-correct ReferenceRegistry of the property tests.
  */
-import { IPV4_MAPPED, MAX_LENGTH, contains, isIPv4, mask } from "../../src/prefix";
+import { MAX_LENGTH, mask } from "../../src/prefix";
 import type { Prefix } from "../../src/prefix";
 import { ReferenceRegistry } from "../helpers/referenceRegistry";
 import { RequestStatus as ReqStatus } from "../helpers/marketFixtures";
@@ -25,8 +25,6 @@ export const UINT32_MAX = 2 ** 32 - 1;
 /** ProviderServiceContract.MAX_ACK_WINDOW and MAX_SOURCES. */
 export const MAX_ACK_WINDOW = 86_400;
 export const MAX_SOURCES = 64;
-/** PrefixRegistry._SUB_PREFIX_PROBE_BUDGET. */
-const PROBE_BUDGET = 16;
 
 export { Random } from "../helpers/random";
 
@@ -217,33 +215,6 @@ export class MarketModel {
     return this.registry.holdsAll(account, prefix);
   }
 
-  /**
-   * True when the registry must be able to prove what lies inside `prefix` within its probe
-   * budget (PrefixRegistry._containsForeign): then its `isHolder` must agree with `holdsAll`
-   * exactly. Beyond the budget it may answer false for a target that is wholly held, never true
-   * for one that is not.
-   */
-  withinProbeBudget(prefix: Prefix): boolean {
-    if (prefix.length === MAX_LENGTH) return true;
-    const ipv4 = prefix.length >= 96 && isIPv4(prefix);
-    const containsIpv4Space = prefix.length <= 96 && contains(prefix, IPV4_MAPPED);
-    const lengths = new Set<number>();
-    for (const route of this.registry.all()) {
-      const routeIpv4 = route.length >= 96 && isIPv4(route);
-      if (ipv4 ? routeIpv4 : containsIpv4Space || !routeIpv4) {
-        if (route.length > prefix.length) lengths.add(route.length);
-      }
-    }
-    let probes = 0;
-    for (const length of lengths) {
-      const offset = length - prefix.length - 1;
-      if (offset >= 8) return false;
-      probes += 2 ** (offset + 1);
-      if (probes > PROBE_BUDGET) return false;
-    }
-    return true;
-  }
-
   // --- services ---------------------------------------------------------------------------
 
   serviceAt(address: string): ModelService {
@@ -280,7 +251,7 @@ export class MarketModel {
 
   /**
    * The checks of `_request`, in order, for a request by `requester`; `chainHolds` is what the
-   * registry's `isHolder` answers for the target now (it may refuse beyond its probe budget).
+   * registry's `isHolder` answers for the target now.
    * Returns the error, or the price.
    */
   checkRequest(
