@@ -252,6 +252,37 @@ describe("operator tasks", function () {
       expect(await service.requestCount()).to.equal(1n);
     });
 
+    it("buys nothing for the sources of the other address family than the target", async function () {
+      const { system, victim, provider, service } = await load(marketReady);
+      // The provider's AS also originates IPv6 space, so the IPv6 source could be bought for.
+      await ok("registry", "allocate", {
+        prefix: "2001:db8::/32",
+        holder: provider.address,
+        originAsn: String(PROVIDER_ASN),
+      });
+      const dir = mkdtempSync(path.join(tmpdir(), "report-"));
+      const file = path.join(dir, "report.json");
+      writeFileSync(
+        file,
+        JSON.stringify({ target: "198.51.100.10/32", lifetime: 1800, topTalkers: ["2001:db8::66", "203.0.113.5"] }),
+      );
+      const run = await ok("mitigation", "request", { from: "1", report: file });
+      rmSync(dir, { recursive: true, force: true });
+      const { requests, unserved } = run.result as {
+        requests: { service: string; sources: string[] }[];
+        unserved: { source: string; reason: string }[];
+      };
+      expect(requests.map((r) => [r.service, r.sources])).to.deep.equal([
+        [await service.getAddress(), ["203.0.113.5/32"]],
+      ]);
+      expect(unserved.map((u) => u.source)).to.deep.equal(["2001:db8::66"]);
+      expect(run.stdout).to.contain(
+        "not served: 2001:db8::66: it is IPv6 and the target is IPv4: a filter matches one address family, so no provider would act on it",
+      );
+      expect(await system.token.balanceOf(victim.address)).to.equal(parseTokens("95"));
+      expect(await service.requestCount()).to.equal(1n);
+    });
+
     it("prints lookups in operator terms", async function () {
       const { victim, provider } = await load(marketReady);
       const lookup = await ok("registry", "lookup", { address: "203.0.113.7" });
@@ -635,6 +666,21 @@ describe("operator tasks", function () {
         task: "request",
         args: reportFile(JSON.stringify({ target: VICTIM_PREFIX, lifetime: 0, topTalkers: ["203.0.113.9"] })),
         message: 'needs a "lifetime" in whole seconds above zero.',
+      },
+      {
+        name: "a source of the other address family than the target",
+        scope: "mitigation",
+        task: "request",
+        args: request({ sources: "203.0.113.9, 2001:db8::66" }),
+        message:
+          "Source 2001:db8::66/128 is IPv6 and the target 198.51.100.0/24 is IPv4: a filter matches one address family, so no provider would act on it.",
+      },
+      {
+        name: "a report whose only source is of the other address family",
+        scope: "mitigation",
+        task: "request",
+        args: reportFile(JSON.stringify({ target: VICTIM_PREFIX, lifetime: 600, topTalkers: ["2001:db8::66"] })),
+        message: "None of the 1 attack sources can be served: 2001:db8::66: it is IPv6 and the target is IPv4",
       },
       {
         name: "a report none of whose sources can be served",
