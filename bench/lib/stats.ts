@@ -40,7 +40,8 @@ export function distribution(values: readonly number[]): Distribution {
  * its nominal time, so a count of blocks alone hides how long a transaction waited.
  */
 export function formatSeconds(seconds: number): string {
-  if (Number.isNaN(seconds)) return "—";
+  // No figure: NaN, or null once written as JSON.
+  if (!Number.isFinite(seconds)) return "—";
   const abs = Math.abs(seconds);
   return seconds.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
 }

@@ -335,7 +335,7 @@ export function chart(result: BenchResult): string {
         color,
         axis: "right",
         dashed: true,
-        points: points.filter((b) => !Number.isNaN(b.p99Seconds)).map((b) => [b.t, b.p99Seconds]),
+        points: points.filter((b) => Number.isFinite(b.p99Seconds)).map((b) => [b.t, b.p99Seconds]),
       },
     ];
   };
