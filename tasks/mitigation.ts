@@ -212,7 +212,7 @@ requestTask("status", "Shows a request").setAction(
 for (const [name, description, verb] of [
   ["acknowledge", "Acknowledges a request and is paid (provider)", "Acknowledged"],
   ["reclaim", "Takes back the escrow of a request not acknowledged in time (requester)", "Reclaimed"],
-  ["withdraw", "Ends a running mitigation (provider)", "Withdrew"],
+  ["withdraw", "Ends a running mitigation early, refunding nothing (requester)", "Withdrew"],
 ] as const) {
   requestTask(name, description).setAction(
     operatorAction(["service", "id"], async (args: RefArgs, hre) => {
