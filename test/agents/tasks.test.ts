@@ -43,7 +43,8 @@ describe("agent tasks", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("agent victim buys for an attack report and prints a summary", async function () {
+  /** `agent victim` for an attack from Gamma's network, with Gamma's provider agent running. */
+  async function victimBuysFromGamma() {
     const net = await loadFixture(deploySmallInternet);
     writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
     const report = path.join(dir, "attack.json");
@@ -52,27 +53,21 @@ describe("agent tasks", function () {
     gamma.start();
     try {
       const run = await runTask("victim", { from: "3", report, pollMs: "20", ackWindow: "120", json: false });
-      expect(run.exitCode, run.output).to.equal(0);
-      expect(run.output).to.match(/time from attack report to last acknowledgement: \d+ ms/);
-      expect((run.result as VictimSummary).providers).to.deep.equal([net.services.gamma]);
+      return { net, run };
     } finally {
       await gamma.stop();
     }
+  }
+
+  it("agent victim buys for an attack report and prints a summary", async function () {
+    const { net, run } = await victimBuysFromGamma();
+    expect(run.exitCode, run.output).to.equal(0);
+    expect(run.output).to.match(/time from attack report to last acknowledgement: \d+ ms/);
+    expect((run.result as VictimSummary).providers).to.deep.equal([net.services.gamma]);
   });
 
   it("mitigation status finds the request the agent logged as #n, with its requester", async function () {
-    const net = await loadFixture(deploySmallInternet);
-    writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
-    const report = path.join(dir, "attack.json");
-    writeFileSync(report, JSON.stringify({ target: "203.0.113.10/32", lifetime: 3600, topTalkers: ["192.0.2.66"] }));
-    const gamma = providerAgent(net, "gamma");
-    gamma.start();
-    let run: Awaited<ReturnType<typeof runTask>>;
-    try {
-      run = await runTask("victim", { from: "3", report, pollMs: "20", ackWindow: "120", json: false });
-    } finally {
-      await gamma.stop();
-    }
+    const { net, run } = await victimBuysFromGamma();
     expect(run.exitCode, run.output).to.equal(0);
     const logged = /acknowledged (#\d+)/.exec(run.output)?.[1];
     expect(logged, run.output).to.equal("#1");
