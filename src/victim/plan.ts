@@ -135,7 +135,8 @@ export async function planPurchases(
 
 /**
  * Why a source of the other address family than the target is not bought for: "it is IPv6 and the
- * target is IPv4: …", or with the prefixes named, "2001:db8::66/128 is IPv6 and the target 198.51.100.0/24 is IPv4: …".
+ * target is IPv4: …", or with the prefixes named (`named`), "2001:db8::66/128 is IPv6 and the
+ * target 198.51.100.0/24 is IPv4: …".
  */
 export function foreignFamily(source: Prefix, target: Prefix, named = false): string {
   const [s, t] = named ? [formatPrefix(source), ` ${formatPrefix(target)}`] : ["it", ""];
