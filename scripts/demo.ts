@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     let requested = false;
     const [reclaimed] = await Promise.all([
       victimAgent(60, (line) => (requested ||= line.startsWith("requested"))).run({
-        target: "2001:db8:a::/48",
+        target: "203.0.113.128/25",
         lifetime: 1800,
         topTalkers: [{ source: "198.51.100.130" }],
       }),

@@ -9,7 +9,7 @@ import {
   ProviderServiceContract__factory,
   ServiceDirectory__factory,
 } from "../typechain-types";
-import { describePrefix, formatAsn } from "./format";
+import { describePrefix, describeRequestId, formatAsn } from "./format";
 
 /** The error an operator sees: `message` is one sentence with the values that explain it. */
 export class OperatorError extends Error {
@@ -57,6 +57,7 @@ const REQUEST_STATUS = ["unknown", "pending", "acknowledged", "rejected", "recla
 const tokens = (value: unknown) => `${formatUnits(value as bigint, 18)} MIT`;
 const prefix = (network: unknown, length: unknown) => describePrefix(network as bigint, length as bigint);
 const asn = (value: unknown) => formatAsn(value as bigint);
+const request = (id: unknown) => describeRequestId(id as bigint);
 const when = (seconds: unknown) => new Date(Number(seconds) * 1000).toISOString();
 const holderText = (holder: unknown) =>
   holder === "0x0000000000000000000000000000000000000000" ? "no one holds it" : `its holder is ${String(holder)}`;
@@ -118,7 +119,7 @@ const SENTENCES: Record<string, Explain> = {
   ProviderServiceAlreadyInitialized: () => "The service contract is already initialised.",
   ProviderServiceNotProvider: (a) => `${a[0]} is not the provider of this service.`,
   ProviderServiceNotDirectory: (a) => `${a[0]} is not the service directory.`,
-  ProviderServiceNotRequester: (a) => `${a[1]} did not make request ${a[0]}.`,
+  ProviderServiceNotRequester: (a) => `${a[1]} did not make request ${request(a[0])}.`,
   ProviderServiceInactiveParticipant: (a) => `${a[0]} is not an active registered participant.`,
   ProviderServiceNotHolder: (a) => `${a[0]} does not hold ${prefix(a[1], a[2])}: ${holderText(a[3])}.`,
   ProviderServiceTargetNotWhollyHeld: (a) =>
@@ -134,16 +135,16 @@ const SENTENCES: Record<string, Explain> = {
   ProviderServicePriceAboveMaximum: (a) => `The price is ${tokens(a[0])}, above your maximum of ${tokens(a[1])}.`,
   ProviderServiceInvalidDeadline: (a) =>
     `The acknowledgement deadline ${when(a[0])} must lie between ${when(a[1])} and ${when(a[2])}.`,
-  ProviderServiceUnknownRequest: (a) => `Request ${a[0]} does not exist.`,
+  ProviderServiceUnknownRequest: (a) => `Request ${request(a[0])} does not exist.`,
   ProviderServiceWrongStatus: (a) =>
-    `Request ${a[0]} is ${REQUEST_STATUS[Number(a[1] as bigint)] ?? String(a[1])}, so this cannot be done.`,
+    `Request ${request(a[0])} is ${REQUEST_STATUS[Number(a[1] as bigint)] ?? String(a[1])}, so this cannot be done.`,
   ProviderServiceDeadlinePassed: (a) =>
-    `Request ${a[0]} can no longer be acknowledged: its deadline was ${when(a[1])}.`,
+    `Request ${request(a[0])} can no longer be acknowledged: its deadline was ${when(a[1])}.`,
   ProviderServiceDeadlineNotPassed: (a) =>
-    `Request ${a[0]} cannot be reclaimed before its deadline ${when(a[1])} has passed.`,
-  ProviderServiceMitigationEnded: (a) => `The mitigation of request ${a[0]} already ended at ${when(a[1])}.`,
+    `Request ${request(a[0])} cannot be reclaimed before its deadline ${when(a[1])} has passed.`,
+  ProviderServiceMitigationEnded: (a) => `The mitigation of request ${request(a[0])} already ended at ${when(a[1])}.`,
   ProviderServiceInvalidCode: (a) => `Code ${a[0]} is out of range for this report.`,
-  ProviderServiceAlreadyRated: (a) => `Request ${a[0]} has already been rated.`,
+  ProviderServiceAlreadyRated: (a) => `Request ${request(a[0])} has already been rated.`,
   ProviderServiceEmptyBatch: () => "The batch is empty.",
 };
 

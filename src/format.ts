@@ -42,7 +42,16 @@ export function shortAddress(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
 }
 
-const SEQUENCE_MASK = (1n << 64n) - 1n;
+/*
+ * Request ids. On chain a request id is `requester << 64 | n`, n the service's request counter
+ * (from 1); reports and agents' logs print it as "#n". Operators may type either form; the short one
+ * needs the requester. Every parse and format of a request id lives here (signed orders' ids, whose
+ * n has bit 63 set, will get their own short form here too).
+ */
+const SEQUENCE_BITS = 64n;
+const SEQUENCE_MASK = (1n << SEQUENCE_BITS) - 1n;
+/** The widest id there is: a 160-bit requester above the 64-bit sequence. */
+const MAX_REQUEST_ID = (1n << (160n + SEQUENCE_BITS)) - 1n;
 
 /** A request id is `requester << 64 | n`: n, the service's request counter. */
 export function requestSequence(requestId: bigint): bigint {
@@ -51,10 +60,44 @@ export function requestSequence(requestId: bigint): bigint {
 
 /** The requester encoded in a request id. */
 export function requesterOf(requestId: bigint): string {
-  return getAddress(toBeHex(requestId >> 64n, 20));
+  return getAddress(toBeHex(requestId >> SEQUENCE_BITS, 20));
+}
+
+/** The full request id of the `sequence`-th request, made by `requester`. */
+export function requestIdOf(requester: string, sequence: bigint): bigint {
+  return (BigInt(getAddress(requester)) << SEQUENCE_BITS) | (sequence & SEQUENCE_MASK);
 }
 
 /** "#7" for reports; the full id goes in machine-readable output and into transactions. */
 export function formatRequestId(requestId: bigint): string {
   return `#${requestSequence(requestId).toString()}`;
+}
+
+/** Both forms, for operators: "#7 (id 6277…)" — what the logs print, and the full id. */
+export function describeRequestId(requestId: bigint): string {
+  return `${formatRequestId(requestId)} (id ${requestId.toString()})`;
+}
+
+/** What an operator typed for a request: the full id, or only the number the logs print. */
+export type RequestRef = { id: bigint } | { sequence: bigint };
+
+/**
+ * Reads a request as operators see it: "#7" or "7" (the number reports and logs print, which needs
+ * the requester to become an id) or the full id. A number that fits in 64 bits is the short form:
+ * a full id is at least 2^64, since no request is made by the zero address.
+ */
+export function parseRequestRef(text: string): RequestRef {
+  const match = /^(#?)(\d{1,78})$/.exec(text.trim());
+  const value = match === null ? undefined : BigInt(match[2]);
+  if (match === null || value === undefined || value > MAX_REQUEST_ID || (match[1] === "#" && value > SEQUENCE_MASK)) {
+    throw new Error(
+      `"${text}" is not a request id: expected the number the logs print, such as #1 or 1, or the full id.`,
+    );
+  }
+  return value > SEQUENCE_MASK ? { id: value } : { sequence: value };
+}
+
+/** The full id of a request reference; `requester` turns the short form into one. */
+export function resolveRequestId(ref: RequestRef, requester: string): bigint {
+  return "id" in ref ? ref.id : requestIdOf(requester, ref.sequence);
 }

@@ -35,14 +35,6 @@ export function parseAckWindow(text: string): number {
   return parseWholeNumber(text, "acknowledgement window in seconds", 1, MAX_ACK_WINDOW);
 }
 
-export function parseRequestId(text: string): bigint {
-  const trimmed = text.trim();
-  if (!/^\d{1,78}$/.test(trimmed)) {
-    throw new Error(`"${text}" is not a request id: expected a whole number such as 0.`);
-  }
-  return BigInt(trimmed);
-}
-
 /** "a, b,c" → ["a", "b", "c"]; at least one entry. */
 export function parseList(text: string, what: string): string[] {
   const items = text

@@ -44,6 +44,14 @@ export function isIPv4(prefix: Prefix): boolean {
   return contains(IPV4_MAPPED, prefix);
 }
 
+/** An address family. */
+export type Family = "IPv4" | "IPv6";
+
+/** The address family of an address or prefix (IPv4 is the IPv4-mapped part of the space). */
+export function familyOf(prefix: Prefix): Family {
+  return isIPv4(prefix) ? "IPv4" : "IPv6";
+}
+
 /** The storage key the registry uses for a prefix: network and length packed into one word. */
 export function prefixKey(prefix: Prefix): bigint {
   return (prefix.network << 8n) | BigInt(prefix.length);

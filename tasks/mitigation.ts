@@ -3,7 +3,17 @@ import { scope, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 import { parseAccount } from "../src/clients/registry";
-import { formatTokens, parseTokens } from "../src/format";
+import { OperatorError } from "../src/errors";
+import {
+  describeRequestId,
+  formatRequestId,
+  formatTokens,
+  parseRequestRef,
+  parseTokens,
+  requesterOf,
+  resolveRequestId,
+  type RequestRef,
+} from "../src/format";
 import {
   parseAckWindow,
   parseCounter,
@@ -13,13 +23,12 @@ import {
   parseOfferingId,
   parseRating,
   parseRejectReason,
-  parseRequestId,
 } from "../src/input";
 import { requestFromReport, requestMitigation } from "../src/victim/purchase";
-import type { RequestedEvent } from "../src/clients/market";
+import type { RequestInfo, RequestedEvent } from "../src/clients/market";
 import { formatPrefix, parsePrefix } from "../src/prefix";
 import { readAttackReport } from "../src/victim/attackReport";
-import { operator, operatorAction, operatorTask, txInfo, txText, type CommonArgs } from "./lib";
+import { operator, operatorAction, operatorTask, txInfo, txText, type CommonArgs, type Operator } from "./lib";
 
 const mitigation = scope("mitigation", "Mitigation requests: buy, acknowledge, reject, reclaim, report, rate");
 
@@ -40,9 +49,14 @@ async function chainNow(hre: HardhatRuntimeEnvironment): Promise<number> {
   return block.timestamp;
 }
 
-/** A request event with its prefixes as CIDR text. */
+/** A request event with its prefixes as CIDR text and its id as the logs print it. */
 function describeEvent(e: RequestedEvent) {
-  return { ...e, target: formatPrefix(e.target), sources: e.sources.map((p) => formatPrefix(p)) };
+  return {
+    ...e,
+    shortId: formatRequestId(e.requestId),
+    target: formatPrefix(e.target),
+    sources: e.sources.map((p) => formatPrefix(p)),
+  };
 }
 
 function required(value: string | undefined, flag: string): string {
@@ -79,7 +93,7 @@ operatorTask(mitigation, "request", "Buys mitigation from one service, or from e
         const bought = await requestFromReport(op, report, { ackWindow, now, maxPricePerOrder });
         const lines = bought.events.map(
           (e) =>
-            `  request ${e.requestId} at ${e.service}: ${e.sources.length} source(s), ${formatTokens(e.price)} escrowed`,
+            `  request ${describeRequestId(e.requestId)} at ${e.service}: ${e.sources.length} source(s), ${formatTokens(e.price)} escrowed`,
         );
         const skipped = bought.unserved.map((u) => `  not served: ${u.source}: ${u.reason}`);
         return {
@@ -112,39 +126,85 @@ operatorTask(mitigation, "request", "Buys mitigation from one service, or from e
       });
       return {
         data: { requests: [describeEvent(event)], unserved: [] },
-        text: `Requested mitigation of ${formatPrefix(target)} from ${service}: request ${event.requestId}, ${formatTokens(event.price)} escrowed until ${new Date(event.ackDeadline * 1000).toISOString()} (tx ${event.transactionHash}, block ${event.blockNumber}).`,
+        text: `Requested mitigation of ${formatPrefix(target)} from ${service}: request ${describeRequestId(event.requestId)}, ${formatTokens(event.price)} escrowed until ${new Date(event.ackDeadline * 1000).toISOString()} (tx ${event.transactionHash}, block ${event.blockNumber}).`,
       };
     }),
   );
 
-interface RequestRef extends CommonArgs {
+interface RefArgs extends CommonArgs {
   service: string;
   id: string;
+  requester?: string;
 }
 
 function requestTask(name: string, description: string) {
   return operatorTask(mitigation, name, description)
     .addOptionalParam("service", "The service contract", undefined, types.string)
-    .addOptionalParam("id", "The request id", undefined, types.string);
+    .addOptionalParam("id", "The request: #n or n as the agents log it, or the full id", undefined, types.string)
+    .addOptionalParam(
+      "requester",
+      "Who made the request, for an --id of the form #n (default: the --from account)",
+      undefined,
+      types.string,
+    );
 }
 
-function parseRef(args: RequestRef): { service: string; requestId: bigint } {
-  return { service: parseAccount(args.service, "service"), requestId: parseRequestId(args.id) };
+/** --service, --id and --requester, read before anything touches the chain. */
+interface ParsedRef {
+  service: string;
+  ref: RequestRef;
+  requester?: string;
+}
+
+function parseRef(args: RefArgs): ParsedRef {
+  return {
+    service: parseAccount(args.service, "service"),
+    ref: parseRequestRef(args.id),
+    requester: args.requester === undefined ? undefined : parseAccount(args.requester, "requester"),
+  };
+}
+
+/** The request named, its requester defaulting to the --from account; one sentence if there is none. */
+async function findRequest(
+  { service, ref, requester }: ParsedRef,
+  op: Operator,
+): Promise<{ service: string; requestId: bigint; request: RequestInfo }> {
+  const requestId = resolveRequestId(ref, requester ?? op.address);
+  if ("id" in ref && requester !== undefined && requesterOf(requestId) !== requester) {
+    throw new OperatorError(
+      `Request id ${requestId} was made by ${requesterOf(requestId)}, not by the --requester ${requester}.`,
+    );
+  }
+  const request = await op.market.getRequest(service, requestId).catch((error: unknown) => {
+    if (error instanceof OperatorError && error.errorName === "ProviderServiceUnknownRequest") return undefined;
+    throw error;
+  });
+  if (request === undefined || request.status === "none") {
+    const hint =
+      "id" in ref
+        ? ""
+        : requester === undefined
+          ? ": the id includes the requester, which --requester gives (by default the --from account)"
+          : ": check the number and --requester";
+    throw new OperatorError(
+      `Request ${formatRequestId(requestId)} by ${requesterOf(requestId)} (id ${requestId}) does not exist at ${service}${hint}.`,
+    );
+  }
+  return { service, requestId, request };
 }
 
 requestTask("status", "Shows a request").setAction(
-  operatorAction(["service", "id"], async (args: RequestRef, hre) => {
-    const { service, requestId } = parseRef(args);
+  operatorAction(["service", "id"], async (args: RefArgs, hre) => {
+    const ref = parseRef(args);
     const op = await operator(hre, args.from);
-    const r = await op.market.getRequest(service, requestId);
-    if (r.status === "none") throw new Error(`Request ${requestId} does not exist at ${service}.`);
+    const { service, requestId, request: r } = await findRequest(ref, op);
     const when = (t: number) => new Date(t * 1000).toISOString();
     const running = r.startedAt > 0 ? `, runs ${when(r.startedAt)} to ${when(r.endsAt)}` : "";
     const pending = r.status === "pending" ? `, to be acknowledged by ${when(r.ackDeadline)}` : "";
     const rating = r.rating > 0 ? `, rated ${r.rating}/5` : "";
     return {
-      data: r,
-      text: `Request ${requestId} at ${service} is ${r.status}: ${formatTokens(r.price)} for ${r.duration} s of offering ${r.offeringId}, by ${r.requester}${pending}${running}${rating}.`,
+      data: { ...r, shortId: formatRequestId(requestId) },
+      text: `Request ${describeRequestId(requestId)} at ${service} is ${r.status}: ${formatTokens(r.price)} for ${r.duration} s of offering ${r.offeringId}, by ${r.requester}${pending}${running}${rating}.`,
     };
   }),
 );
@@ -152,12 +212,13 @@ requestTask("status", "Shows a request").setAction(
 for (const [name, description, verb] of [
   ["acknowledge", "Acknowledges a request and is paid (provider)", "Acknowledged"],
   ["reclaim", "Takes back the escrow of a request not acknowledged in time (requester)", "Reclaimed"],
-  ["withdraw", "Ends a running mitigation (provider)", "Withdrew"],
+  ["withdraw", "Ends a running mitigation early, refunding nothing (requester)", "Withdrew"],
 ] as const) {
   requestTask(name, description).setAction(
-    operatorAction(["service", "id"], async (args: RequestRef, hre) => {
-      const { service, requestId } = parseRef(args);
+    operatorAction(["service", "id"], async (args: RefArgs, hre) => {
+      const ref = parseRef(args);
       const op = await operator(hre, args.from);
+      const { service, requestId } = await findRequest(ref, op);
       const receipt =
         name === "acknowledge"
           ? await op.market.acknowledge(service, requestId)
@@ -166,8 +227,8 @@ for (const [name, description, verb] of [
             : await op.market.withdraw(service, requestId);
       const r = await op.market.getRequest(service, requestId);
       return {
-        data: { service, requestId, status: r.status, ...txInfo(receipt) },
-        text: `${verb} request ${requestId} at ${service}; it is now ${r.status}${txText(receipt)}.`,
+        data: { service, requestId, shortId: formatRequestId(requestId), status: r.status, ...txInfo(receipt) },
+        text: `${verb} request ${describeRequestId(requestId)} at ${service}; it is now ${r.status}${txText(receipt)}.`,
       };
     }),
   );
@@ -181,14 +242,15 @@ requestTask("reject", "Rejects a request and refunds the requester (provider)")
     types.string,
   )
   .setAction(
-    operatorAction(["service", "id"], async (args: RequestRef & { reason: string }, hre) => {
-      const { service, requestId } = parseRef(args);
+    operatorAction(["service", "id"], async (args: RefArgs & { reason: string }, hre) => {
+      const ref = parseRef(args);
       const reason = parseRejectReason(args.reason);
       const op = await operator(hre, args.from);
+      const { service, requestId } = await findRequest(ref, op);
       const receipt = await op.market.reject(service, requestId, reason);
       return {
-        data: { service, requestId, reason, ...txInfo(receipt) },
-        text: `Rejected request ${requestId} at ${service} (reason ${reason}); the escrow went back to the requester${txText(receipt)}.`,
+        data: { service, requestId, shortId: formatRequestId(requestId), reason, ...txInfo(receipt) },
+        text: `Rejected request ${describeRequestId(requestId)} at ${service} (reason ${reason}); the escrow went back to the requester${txText(receipt)}.`,
       };
     }),
   );
@@ -205,16 +267,25 @@ requestTask("report-status", "Reports a mitigation's DOTS status and efficacy (p
   .setAction(
     operatorAction(
       ["service", "id", "status"],
-      async (args: RequestRef & { status: string; bytesDropped: string; packetsDropped: string }, hre) => {
-        const { service, requestId } = parseRef(args);
+      async (args: RefArgs & { status: string; bytesDropped: string; packetsDropped: string }, hre) => {
+        const ref = parseRef(args);
         const status = parseDotsStatus(args.status);
         const bytes = parseCounter(args.bytesDropped, "count of bytes dropped");
         const packets = parseCounter(args.packetsDropped, "count of packets dropped");
         const op = await operator(hre, args.from);
+        const { service, requestId } = await findRequest(ref, op);
         const receipt = await op.market.reportStatus(service, requestId, status, bytes, packets);
         return {
-          data: { service, requestId, status, bytesDropped: bytes, packetsDropped: packets, ...txInfo(receipt) },
-          text: `Reported status ${status} for request ${requestId} at ${service}${txText(receipt)}.`,
+          data: {
+            service,
+            requestId,
+            shortId: formatRequestId(requestId),
+            status,
+            bytesDropped: bytes,
+            packetsDropped: packets,
+            ...txInfo(receipt),
+          },
+          text: `Reported status ${status} for request ${describeRequestId(requestId)} at ${service}${txText(receipt)}.`,
         };
       },
     ),
@@ -223,14 +294,15 @@ requestTask("report-status", "Reports a mitigation's DOTS status and efficacy (p
 requestTask("rate", "Rates a mitigation from 1 to 5 (requester)")
   .addOptionalParam("rating", "1 (poor) to 5 (excellent)", undefined, types.string)
   .setAction(
-    operatorAction(["service", "id", "rating"], async (args: RequestRef & { rating: string }, hre) => {
-      const { service, requestId } = parseRef(args);
+    operatorAction(["service", "id", "rating"], async (args: RefArgs & { rating: string }, hre) => {
+      const ref = parseRef(args);
       const rating = parseRating(args.rating);
       const op = await operator(hre, args.from);
+      const { service, requestId } = await findRequest(ref, op);
       const receipt = await op.market.rate(service, requestId, rating);
       return {
-        data: { service, requestId, rating, ...txInfo(receipt) },
-        text: `Rated request ${requestId} at ${service} ${rating}/5${txText(receipt)}.`,
+        data: { service, requestId, shortId: formatRequestId(requestId), rating, ...txInfo(receipt) },
+        text: `Rated request ${describeRequestId(requestId)} at ${service} ${rating}/5${txText(receipt)}.`,
       };
     }),
   );

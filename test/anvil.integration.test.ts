@@ -9,7 +9,7 @@ import { MarketClient } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";
 import { TokenClient } from "../src/clients/token";
 import { deploySystem } from "../src/deploy";
-import { parseTokens } from "../src/format";
+import { describeRequestId, parseTokens } from "../src/format";
 import { requestMitigation } from "../src/victim/purchase";
 import { anvilWallet, startTestAnvil, type TestAnvil } from "./helpers/anvil";
 
@@ -92,7 +92,7 @@ describe("anvil integration (JSON-RPC)", function () {
     await providerMarket.acknowledge(serviceAddress, event.requestId).catch((error: Error) => {
       message = error.message;
     });
-    expect(message).to.equal(`Request ${event.requestId} is acknowledged, so this cannot be done.`);
+    expect(message).to.equal(`Request ${describeRequestId(event.requestId)} is acknowledged, so this cannot be done.`);
     expect(await rpc.getTransactionCount(providerAddress)).to.equal(nonce);
   });
 });

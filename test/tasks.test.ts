@@ -14,7 +14,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import MitigationMarket from "../ignition/modules/MitigationMarket";
 import { attachSystem, systemAddresses, type System } from "../src/deploy";
 import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../src/deployment";
-import { parseTokens } from "../src/format";
+import { describeRequestId, formatRequestId, parseTokens } from "../src/format";
 import { ProviderServiceContract__factory, type ProviderServiceContract } from "../typechain-types";
 
 interface TaskRun {
@@ -203,14 +203,18 @@ describe("operator tasks", function () {
       expect(await system.token.balanceOf(serviceAddress)).to.equal(price);
 
       const status = await ok("mitigation", "status", { service: serviceAddress, id: requestId.toString() });
-      expect(status.stdout).to.contain(`Request ${requestId} at ${serviceAddress} is pending: 2.5 MIT for 900 s`);
+      expect(status.stdout).to.contain(
+        `Request ${describeRequestId(requestId)} at ${serviceAddress} is pending: 2.5 MIT for 900 s`,
+      );
 
       const ack = await ok("mitigation", "acknowledge", {
         from: provider.address,
         service: serviceAddress,
         id: requestId.toString(),
       });
-      expect(ack.stdout).to.contain(`Acknowledged request ${requestId} at ${serviceAddress}; it is now acknowledged`);
+      expect(ack.stdout).to.contain(
+        `Acknowledged request ${describeRequestId(requestId)} at ${serviceAddress}; it is now acknowledged`,
+      );
       expect(await system.token.balanceOf(provider.address)).to.equal(price);
       expect(await system.token.balanceOf(serviceAddress)).to.equal(0n);
 
@@ -228,6 +232,28 @@ describe("operator tasks", function () {
 
       const balance = await ok("token", "balance", { account: provider.address });
       expect(balance.stdout).to.equal(`${provider.address} has 2.5 MIT.`);
+    });
+
+    it("finds a request by the number the logs print, with its requester", async function () {
+      const { victim, service, requestId } = await load(requested);
+      const serviceAddress = await service.getAddress();
+      expect(formatRequestId(requestId)).to.equal("#1");
+      // The requester defaults to the --from account...
+      const mine = await ok("mitigation", "status", { from: "1", service: serviceAddress, id: "#1", json: true });
+      const parsed = JSON.parse(mine.stdout) as { requestId: string; shortId: string; status: string };
+      expect(parsed).to.include({ requestId: requestId.toString(), shortId: "#1", status: "pending" });
+      // ...or is given by --requester, and "#" is optional.
+      const theirs = await ok("mitigation", "status", { service: serviceAddress, id: "1", requester: victim.address });
+      expect(theirs.stdout).to.match(new RegExp(`^Request #1 \\(id ${requestId}\\) at ${serviceAddress} is pending`));
+      const ack = await ok("mitigation", "acknowledge", {
+        from: "2",
+        service: serviceAddress,
+        id: "#1",
+        requester: victim.address,
+      });
+      expect(ack.stdout).to.contain(
+        `Acknowledged request #1 (id ${requestId}) at ${serviceAddress}; it is now acknowledged`,
+      );
     });
 
     it("buys from the services found through the registry for an attack report", async function () {
@@ -248,6 +274,37 @@ describe("operator tasks", function () {
       expect(run.stdout).to.contain(`Requested mitigation of ${VICTIM_PREFIX} from 1 service(s):`);
       expect(run.stdout).to.contain(`at ${serviceAddress}: 2 source(s), 5 MIT escrowed`);
       expect(run.stdout).to.contain("not served: 192.0.2.0/24: no registered prefix contains it");
+      expect(await system.token.balanceOf(victim.address)).to.equal(parseTokens("95"));
+      expect(await service.requestCount()).to.equal(1n);
+    });
+
+    it("buys nothing for the sources of the other address family than the target", async function () {
+      const { system, victim, provider, service } = await load(marketReady);
+      // The provider's AS also originates IPv6 space, so the IPv6 source could be bought for.
+      await ok("registry", "allocate", {
+        prefix: "2001:db8::/32",
+        holder: provider.address,
+        originAsn: String(PROVIDER_ASN),
+      });
+      const dir = mkdtempSync(path.join(tmpdir(), "report-"));
+      const file = path.join(dir, "report.json");
+      writeFileSync(
+        file,
+        JSON.stringify({ target: "198.51.100.10/32", lifetime: 1800, topTalkers: ["2001:db8::66", "203.0.113.5"] }),
+      );
+      const run = await ok("mitigation", "request", { from: "1", report: file });
+      rmSync(dir, { recursive: true, force: true });
+      const { requests, unserved } = run.result as {
+        requests: { service: string; sources: string[] }[];
+        unserved: { source: string; reason: string }[];
+      };
+      expect(requests.map((r) => [r.service, r.sources])).to.deep.equal([
+        [await service.getAddress(), ["203.0.113.5/32"]],
+      ]);
+      expect(unserved.map((u) => u.source)).to.deep.equal(["2001:db8::66"]);
+      expect(run.stdout).to.contain(
+        "not served: 2001:db8::66: it is IPv6 and the target is IPv4: a filter matches one address family, so no provider would act on it",
+      );
       expect(await system.token.balanceOf(victim.address)).to.equal(parseTokens("95"));
       expect(await service.requestCount()).to.equal(1n);
     });
@@ -637,6 +694,21 @@ describe("operator tasks", function () {
         message: 'needs a "lifetime" in whole seconds above zero.',
       },
       {
+        name: "a source of the other address family than the target",
+        scope: "mitigation",
+        task: "request",
+        args: request({ sources: "203.0.113.9, 2001:db8::66" }),
+        message:
+          "Source 2001:db8::66/128 is IPv6 and the target 198.51.100.0/24 is IPv4: a filter matches one address family, so no provider would act on it.",
+      },
+      {
+        name: "a report whose only source is of the other address family",
+        scope: "mitigation",
+        task: "request",
+        args: reportFile(JSON.stringify({ target: VICTIM_PREFIX, lifetime: 600, topTalkers: ["2001:db8::66"] })),
+        message: "None of the 1 attack sources can be served: 2001:db8::66: it is IPv6 and the target is IPv4",
+      },
+      {
         name: "a report none of whose sources can be served",
         scope: "mitigation",
         task: "request",
@@ -656,14 +728,37 @@ describe("operator tasks", function () {
         scope: "mitigation",
         task: "acknowledge",
         args: onRequest({ id: "first" }),
-        message: '"first" is not a request id: expected a whole number such as 0.',
+        message: '"first" is not a request id: expected the number the logs print, such as #1 or 1, or the full id.',
       },
       {
         name: "an unknown request",
         scope: "mitigation",
         task: "acknowledge",
         args: onRequest({ id: "99" }),
-        message: "Request 99 does not exist.",
+        message:
+          /^Request #99 by 0x[0-9a-fA-F]{40} \(id \d+\) does not exist at 0x[0-9a-fA-F]{40}: the id includes the requester, which --requester gives \(by default the --from account\)\.$/,
+      },
+      {
+        name: "a request number with the wrong requester",
+        scope: "mitigation",
+        task: "acknowledge",
+        args: async (m) => ({ ...(await onRequest({ id: "#1" })(m)), requester: m.outsider.address }),
+        message:
+          /^Request #1 by 0x[0-9a-fA-F]{40} \(id \d+\) does not exist at 0x[0-9a-fA-F]{40}: check the number and --requester\.$/,
+      },
+      {
+        name: "a full request id with another --requester",
+        scope: "mitigation",
+        task: "acknowledge",
+        args: async (m) => ({ ...(await onRequest({})(m)), requester: m.outsider.address }),
+        message: /^Request id \d+ was made by 0x[0-9a-fA-F]{40}, not by the --requester 0x[0-9a-fA-F]{40}\.$/,
+      },
+      {
+        name: "a request number beyond 64 bits",
+        scope: "mitigation",
+        task: "status",
+        args: onRequest({ id: "#18446744073709551616" }),
+        message: '"#18446744073709551616" is not a request id',
       },
       {
         name: "an unknown reject reason",
@@ -691,7 +786,7 @@ describe("operator tasks", function () {
         scope: "mitigation",
         task: "reclaim",
         args: onRequest({ from: "1" }),
-        message: /^Request \d+ cannot be reclaimed before its deadline .* has passed\.$/,
+        message: /^Request #1 \(id \d+\) cannot be reclaimed before its deadline .* has passed\.$/,
       },
     ];
 
@@ -721,7 +816,9 @@ describe("operator tasks", function () {
       const before = await chainState(market);
       const run = await runTask("mitigation", "acknowledge", args);
       expect(run.exitCode).to.equal(1);
-      expect(run.stderr).to.equal(`Request ${market.requestId} is acknowledged, so this cannot be done.`);
+      expect(run.stderr).to.equal(
+        `Request ${describeRequestId(market.requestId)} is acknowledged, so this cannot be done.`,
+      );
       expect(await chainState(market)).to.equal(before);
     });
   });

@@ -14,3 +14,22 @@ export async function writeResults(base: string, result: unknown, markdown: stri
   await writeFormatted(`${base}.md`, markdown);
   await writeFile(`${base}.svg`, svg);
 }
+
+/**
+ * For reading results written when figures were in milliseconds: renames the keys of `renames`
+ * (old → new) and converts their values to seconds — a number, or every number of an object such
+ * as a distribution or a median / max pair, except a `count`. Key order is kept; null (a NaN once
+ * written as JSON) stays null.
+ */
+export function msFieldsToSeconds<T>(value: object, renames: Readonly<Record<string, string>>): T {
+  const seconds = (v: unknown, key?: string): unknown =>
+    typeof v === "number" && key !== "count"
+      ? v / 1000
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([k, inner]: [string, unknown]) => [k, seconds(inner, k)]))
+        : v;
+  const entries = Object.entries(value).map(([key, v]: [string, unknown]) =>
+    renames[key] === undefined ? [key, v] : [renames[key], seconds(v)],
+  );
+  return Object.fromEntries(entries) as T;
+}

@@ -26,6 +26,7 @@ import { NETWORK_NAMES, startNetwork, type BenchNetwork, type NetworkName } from
 import { chart, markdown, summarise, type PointResult, type RidBenchResult } from "./report";
 import { attackReport, points, pools, providersOf, TOPOLOGIES, type Point, type Topology } from "./topology";
 import { writeResults } from "../lib/results";
+import { formatSeconds } from "../lib/stats";
 
 const RESULTS = path.join(__dirname, "..", "results");
 
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
         results.push(result);
         const rid = result.rid[0];
         say(
-          `${label(point)}: median ${Math.round(result.total.median)} ms, max ${Math.round(result.total.max)} ms` +
+          `${label(point)}: median ${formatSeconds(result.totalSeconds.median)} s, max ${formatSeconds(result.totalSeconds.max)} s` +
             (rid ? ` (RID${rid.extrapolated ? " chain, extrapolated" : ""}: ${rid.totalSeconds.toFixed(2)} s)` : ""),
         );
       } finally {
@@ -227,10 +228,10 @@ function label(point: Point): string {
 }
 
 function describe(rep: Repetition): string {
-  const ms = (v: number) => `${Math.round(v)}`;
+  const s = (ms: number) => formatSeconds(ms / 1000);
   return (
-    `total ${ms(rep.totalMs)} ms (plan ${ms(rep.planMs)}, request mined ${ms(rep.requestMs)}, ` +
-    `acks mined ${ms(rep.acksMinedMs)}), CPU ${ms(rep.cpuMs)} ms, ${rep.blocks} blocks, ${rep.requestTransactions} request tx`
+    `total ${s(rep.totalMs)} s (plan ${s(rep.planMs)}, request mined ${s(rep.requestMs)}, ` +
+    `acks mined ${s(rep.acksMinedMs)}), CPU ${s(rep.cpuMs)} s, ${rep.blocks} blocks, ${rep.requestTransactions} request tx`
   );
 }
 

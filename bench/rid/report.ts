@@ -3,7 +3,8 @@
  * for the chain and star sizes the report covers, extrapolated and labelled so for the large
  * sizes); as JSON, a markdown report and an SVG chart.
  */
-import { percentile, round } from "../lib/stats";
+import { formatSeconds, percentile, round } from "../lib/stats";
+import { msFieldsToSeconds } from "../lib/results";
 import { lineChart, type Series } from "../lib/svg";
 import { extrapolateRid, ridFigure, ridFigures, type RidTopology } from "./rid";
 import type { Repetition } from "./measure";
@@ -18,13 +19,16 @@ export interface Spread {
 export interface PointResult {
   topology: Topology;
   n: number;
+  /** Each run as measured (times in ms). */
   repetitions: Repetition[];
-  total: Spread;
-  plan: Spread;
-  request: Spread;
-  acksMined: Spread;
-  cpu: Spread;
-  nodeCpu: Spread | null;
+  /** Median / max over the repetitions, in seconds (see Repetition for what each times). */
+  totalSeconds: Spread;
+  planSeconds: Spread;
+  requestSeconds: Spread;
+  acksMinedSeconds: Spread;
+  cpuSeconds: Spread;
+  nodeCpuSeconds: Spread | null;
+  /** Blocks mined during a run, median / max. */
   blocks: Spread;
   requestTransactions: number;
   /** RID's figures for this point: measured by the report, or extrapolated from it. */
@@ -48,17 +52,18 @@ export function spread(values: readonly number[]): Spread {
 /** The median by the nearest-rank method (an observed value, as stats.percentile gives it). */
 export function summarise(point: Point, repetitions: Repetition[]): PointResult {
   const of = (pick: (r: Repetition) => number) => spread(repetitions.map(pick));
-  const nodeCpu = repetitions.every((r) => r.nodeCpuMs !== null) ? of((r) => r.nodeCpuMs!) : null;
+  const seconds = (pick: (r: Repetition) => number) => of((r) => pick(r) / 1000);
+  const nodeCpu = repetitions.every((r) => r.nodeCpuMs !== null) ? seconds((r) => r.nodeCpuMs!) : null;
   return {
     topology: point.topology,
     n: point.n,
     repetitions,
-    total: of((r) => r.totalMs),
-    plan: of((r) => r.planMs),
-    request: of((r) => r.requestMs),
-    acksMined: of((r) => r.acksMinedMs),
-    cpu: of((r) => r.cpuMs),
-    nodeCpu,
+    totalSeconds: seconds((r) => r.totalMs),
+    planSeconds: seconds((r) => r.planMs),
+    requestSeconds: seconds((r) => r.requestMs),
+    acksMinedSeconds: seconds((r) => r.acksMinedMs),
+    cpuSeconds: seconds((r) => r.cpuMs),
+    nodeCpuSeconds: nodeCpu,
     blocks: of((r) => r.blocks),
     requestTransactions: Math.max(...repetitions.map((r) => r.requestTransactions)),
     rid: ridFor(point),
@@ -83,13 +88,13 @@ function ridFor(point: Point): PointResult["rid"] {
   });
 }
 
-const ms = (value: number) => (Number.isNaN(value) ? "–" : String(Math.round(value)));
 const s = (value: number) => (value >= 10 ? value.toFixed(1) : value.toFixed(3));
-const both = (x: Spread) => `${ms(x.median)} / ${ms(x.max)}`;
+const both = (x: Spread) => `${formatSeconds(x.median)} / ${formatSeconds(x.max)}`;
+const count = (x: Spread) => `${x.median} / ${x.max}`;
 
 /** RID's total time over ours (median): how many times faster we are. */
-function ratio(ridSeconds: number, oursMs: number): string {
-  return `${round(ridSeconds / (oursMs / 1000), 1)}×`;
+function ratio(ridSeconds: number, oursSeconds: number): string {
+  return `${round(ridSeconds / oursSeconds, 1)}×`;
 }
 
 export function markdown(result: RidBenchResult): string {
@@ -114,7 +119,7 @@ export function markdown(result: RidBenchResult): string {
     "",
     "**Total** is the time from handing the attack report to the victim agent until the victim agent sees the last acknowledgement on chain (its own view, as `npm run demo` reports it). " +
       "**Plan**: sources → ASes → services → offerings read from the chain. **Request**: the request transaction(s) mined (victim's receipt). " +
-      "**Acks mined**: the last provider agent's acknowledgement mined (its own receipt). All in ms from the report, median / max over the repetitions. " +
+      "**Acks mined**: the last provider agent's acknowledgement mined (its own receipt). All in seconds from the report, median / max over the repetitions; **blocks**, the blocks mined meanwhile. " +
       "**CPU** is this process's user + system time over the run: the victim agent, every provider agent (verification on chain, decision, rules, signing), JSON-RPC" +
       (result.network.mining === "automine" ? " and the in-process EVM, which cannot be told apart" : "") +
       "; not a per-message figure like RID's, which counts only SOAP/XML handling.",
@@ -130,11 +135,11 @@ export function markdown(result: RidBenchResult): string {
         ? "RID traces hop by hop (one request and one trace per AS in turn); here the victim buys filtering from every AS on the path in one transaction."
         : "RID sends the n requests in parallel; here the victim buys from the n neighbours in one transaction.",
       "",
-      "| n | RID total (s) | RID SOAP/XML (s) | ours total, median / max (ms) | RID ÷ ours | plan (ms) | request mined (ms) | acks mined (ms) | CPU (ms) | blocks | reps |",
+      "| n | RID total (s) | RID SOAP/XML (s) | ours total, median / max (s) | RID ÷ ours | plan (s) | request mined (s) | acks mined (s) | CPU (s) | blocks | reps |",
       "| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
       ...rows.map((p) => {
         const rid = p.rid[0];
-        return `| ${p.n} | ${rid ? s(rid.totalSeconds) : "–"} | ${rid ? rid.processingSeconds.toFixed(6) : "–"} | ${both(p.total)} | ${rid ? ratio(rid.totalSeconds, p.total.median) : "–"} | ${both(p.plan)} | ${both(p.request)} | ${both(p.acksMined)} | ${both(p.cpu)} | ${both(p.blocks)} | ${p.repetitions.length} |`;
+        return `| ${p.n} | ${rid ? s(rid.totalSeconds) : "–"} | ${rid ? rid.processingSeconds.toFixed(6) : "–"} | ${both(p.totalSeconds)} | ${rid ? ratio(rid.totalSeconds, p.totalSeconds.median) : "–"} | ${both(p.planSeconds)} | ${both(p.requestSeconds)} | ${both(p.acksMinedSeconds)} | ${both(p.cpuSeconds)} | ${count(p.blocks)} | ${p.repetitions.length} |`;
       }),
       "",
     );
@@ -147,23 +152,23 @@ export function markdown(result: RidBenchResult): string {
       "RID was measured up to 7 ASes. **The RID figures below are extrapolations, not measurements**: linear in n from the report's own points. " +
         `Chain: ${extrapolateRid("chain", 1).method}. Star: ${extrapolateRid("star", 1).method}.`,
       "",
-      "| n | RID chain, extrapolated total (s) | RID star, extrapolated total (s) | ours total, median / max (ms) | RID chain ÷ ours | RID star ÷ ours | plan (ms) | request mined (ms) | request txs | acks mined (ms) | CPU (ms) | CPU per AS (ms) | blocks | reps |",
+      "| n | RID chain, extrapolated total (s) | RID star, extrapolated total (s) | ours total, median / max (s) | RID chain ÷ ours | RID star ÷ ours | plan (s) | request mined (s) | request txs | acks mined (s) | CPU (s) | CPU per AS (s) | blocks | reps |",
       "| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
       ...scale.map((p) => {
         const [chain, star] = p.rid;
-        return `| ${p.n.toLocaleString("en-US")} | ${s(chain.totalSeconds)} | ${s(star.totalSeconds)} | ${both(p.total)} | ${ratio(chain.totalSeconds, p.total.median)} | ${ratio(star.totalSeconds, p.total.median)} | ${both(p.plan)} | ${both(p.request)} | ${p.requestTransactions} | ${both(p.acksMined)} | ${both(p.cpu)} | ${ms(p.cpu.median / p.n)} | ${both(p.blocks)} | ${p.repetitions.length} |`;
+        return `| ${p.n.toLocaleString("en-US")} | ${s(chain.totalSeconds)} | ${s(star.totalSeconds)} | ${both(p.totalSeconds)} | ${ratio(chain.totalSeconds, p.totalSeconds.median)} | ${ratio(star.totalSeconds, p.totalSeconds.median)} | ${both(p.planSeconds)} | ${both(p.requestSeconds)} | ${p.requestTransactions} | ${both(p.acksMinedSeconds)} | ${both(p.cpuSeconds)} | ${formatSeconds(p.cpuSeconds.median / p.n)} | ${count(p.blocks)} | ${p.repetitions.length} |`;
       }),
       "",
       cpuBound(scale, result.network.mining === "automine"),
       "",
     );
   }
-  if (result.points.some((p) => p.nodeCpu !== null)) {
+  if (result.points.some((p) => p.nodeCpuSeconds !== null)) {
     lines.push(
-      "Node CPU (the separate node process, ms, median / max): " +
+      "Node CPU (the separate node process, s, median / max): " +
         result.points
-          .filter((p) => p.nodeCpu !== null)
-          .map((p) => `${p.topology} ${p.n}: ${both(p.nodeCpu!)}`)
+          .filter((p) => p.nodeCpuSeconds !== null)
+          .map((p) => `${p.topology} ${p.n}: ${both(p.nodeCpuSeconds!)}`)
           .join("; ") +
         ".",
       "",
@@ -175,7 +180,7 @@ export function markdown(result: RidBenchResult): string {
 
 /** How much of the wall time this process spent on the CPU at each large size (medians). */
 function cpuBound(points: readonly PointResult[], inProcess: boolean): string {
-  const shares = points.map((p) => [p.n, p.cpu.median / p.total.median] as const);
+  const shares = points.map((p) => [p.n, p.cpuSeconds.median / p.totalSeconds.median] as const);
   const text = shares.map(([n, share]) => `${n.toLocaleString("en-US")} ASes ${Math.round(share * 100)} %`).join(", ");
   const bound = shares.some(([, share]) => share >= 0.7);
   return (
@@ -191,7 +196,7 @@ function cpuBound(points: readonly PointResult[], inProcess: boolean): string {
 /** Ours (median) against RID's total per n, on log–log axes: 1–7 ASes and the large sizes together. */
 export function chart(result: RidBenchResult): string {
   const ours = (t: Topology) =>
-    result.points.filter((p) => p.topology === t).map((p): [number, number] => [p.n, p.total.median / 1000]);
+    result.points.filter((p) => p.topology === t).map((p): [number, number] => [p.n, p.totalSeconds.median]);
   const ridMeasured = (t: RidTopology) => ridFigures(t).map((f): [number, number] => [f.n, f.totalSeconds]);
   const scaleNs = result.points.filter((p) => p.topology === "scale").map((p) => p.n);
   const extrapolated = (t: RidTopology) =>
@@ -234,4 +239,20 @@ export function chart(result: RidBenchResult): string {
     width: 960,
     height: 480,
   });
+}
+
+/** Results written before the figures were in seconds held them in milliseconds, as `total` etc. */
+const LEGACY_MS = {
+  total: "totalSeconds",
+  plan: "planSeconds",
+  request: "requestSeconds",
+  acksMined: "acksMinedSeconds",
+  cpu: "cpuSeconds",
+  nodeCpu: "nodeCpuSeconds",
+};
+
+/** Reads a result file, older ones (figures in milliseconds) included. */
+export function readResult(json: string): RidBenchResult {
+  const result = JSON.parse(json) as RidBenchResult;
+  return { ...result, points: result.points.map((p) => msFieldsToSeconds<PointResult>(p, LEGACY_MS)) };
 }

@@ -1,17 +1,19 @@
 /**
- * Re-renders bench/results/tps-<node>.md and .svg from its JSON (after a change to the report's
- * layout or diagnosis): `node --require ts-node/register/transpile-only bench/tps/render.ts anvil`.
+ * Re-renders bench/results/tps-<name>.md and .svg from its JSON (after a change to the report's
+ * layout or diagnosis): `node --require ts-node/register/transpile-only bench/tps/render.ts anvil`
+ * (or `anvil-single80`).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { chart, diagnose, markdown, targets, type BenchResult } from "./report";
+import { chart, diagnose, markdown, readResult, targets } from "./report";
 import { writeResults } from "../lib/results";
 
 async function main(): Promise<void> {
   const node = process.argv[2] ?? "anvil";
   const base = path.join(__dirname, "..", "results", `tps-${node}`);
-  const result = JSON.parse(await readFile(`${base}.json`, "utf8")) as BenchResult;
+  // Older results (latency in milliseconds) are read too, and rewritten in the current shape.
+  const result = readResult(await readFile(`${base}.json`, "utf8"));
   const { mitigation, erc20 } = result;
   // Figures derived from others, recomputed: the offered rate is the planned one.
   const slots = Number(result.config.warmup) + Number(result.config.duration);

@@ -130,7 +130,8 @@ export function parseServiceLog(log: {
  */
 const SERVICE_CONTRACTS = new Map<string, ProviderServiceContract>();
 
-function asPrefix(value: string | Prefix, allowAddress = false): Prefix {
+/** A prefix given as CIDR text or already parsed; `allowAddress` for attack sources. */
+export function asPrefix(value: string | Prefix, allowAddress = false): Prefix {
   return typeof value === "string" ? parsePrefix(value, { allowAddress }) : value;
 }
 

@@ -5,7 +5,7 @@
 import { REJECT_REASON, type OfferingInfo } from "../clients/market";
 import type { FlowAction, FlowRule } from "../backends/types";
 import { checkRate } from "../backends/rules";
-import { formatPrefix, isIPv4, parsePrefix } from "../prefix";
+import { familyOf, formatPrefix, isIPv4, parsePrefix } from "../prefix";
 import type { Verdict } from "./verify";
 
 export interface PolicyOptions {
@@ -87,7 +87,9 @@ export function decide(input: DecisionInput, options: PolicyOptions): Decision {
   }
   const target = parsePrefix(input.target);
   // A FlowSpec rule matches one address family: an IPv6 source never sends to an IPv4 target.
-  const sameFamily = inNetwork.filter((s) => isIPv4(parsePrefix(s.source, { allowAddress: true })) === isIPv4(target));
+  const sameFamily = inNetwork.filter(
+    (s) => familyOf(parsePrefix(s.source, { allowAddress: true })) === familyOf(target),
+  );
   if (sameFamily.length === 0) {
     return reject(REJECT_REASON.policy, `no source in this network is of the target's address family`);
   }

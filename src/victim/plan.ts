@@ -1,12 +1,13 @@
 /**
  * From an attack report to orders: every source → its AS (registry longest-prefix match) → the
  * services covering that AS → per AS, the cheapest active offering that sells the duration. Sources
- * with no registered prefix or no provider are reported, never dropped. The look-ups of one step
- * go out together (one round trip, or one JSON-RPC batch, rather than one per source).
+ * of the other address family than the target, with no registered prefix or with no provider are
+ * reported, never dropped. The look-ups of one step go out together (one round trip, or one
+ * JSON-RPC batch, rather than one per source).
  */
 import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
-import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
+import { familyOf, formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
 
 export interface Unserved {
@@ -44,18 +45,32 @@ interface Candidate {
   price: bigint;
 }
 
+/** What the planner reads from the chain. */
+export type PlanRegistry = Pick<RegistryClient, "coveringPrefix">;
+export type PlanMarket = Pick<MarketClient, "servicesForAsn" | "offerings">;
+
+type Offerings = Awaited<ReturnType<MarketClient["offerings"]>>;
+
 export async function planPurchases(
   report: AttackReport,
-  registry: RegistryClient,
-  market: MarketClient,
+  registry: PlanRegistry,
+  market: PlanMarket,
   options: PlanOptions,
 ): Promise<PurchasePlan> {
   const unserved: Unserved[] = [];
   const sourcesByAsn = new Map<number, Prefix[]>();
-  const prefixes = report.topTalkers.map((talker) => parsePrefix(talker.source, { allowAddress: true }));
-  const routes = await Promise.all(prefixes.map((prefix) => registry.coveringPrefix(prefix)));
-  for (const [i, talker] of report.topTalkers.entries()) {
-    const prefix = prefixes[i];
+  const target = parsePrefix(report.target);
+  // A flow rule matches one address family: a rule for a source of the other family would never
+  // match traffic to the target (every provider agent rejects it), so it is reported, not bought for.
+  const talkers: { source: string; prefix: Prefix }[] = [];
+  for (const talker of report.topTalkers) {
+    const prefix = parsePrefix(talker.source, { allowAddress: true });
+    if (familyOf(prefix) === familyOf(target)) talkers.push({ source: talker.source, prefix });
+    else unserved.push({ source: talker.source, reason: foreignFamily(prefix, target) });
+  }
+  const routes = await Promise.all(talkers.map(({ prefix }) => registry.coveringPrefix(prefix)));
+  for (const [i, talker] of talkers.entries()) {
+    const prefix = talker.prefix;
     const route = routes[i];
     if (!route) {
       unserved.push({ source: talker.source, reason: "no registered prefix contains it" });
@@ -68,7 +83,7 @@ export async function planPurchases(
 
   const asns = [...sourcesByAsn.keys()];
   const servicesOf = await Promise.all(asns.map((asn) => market.servicesForAsn(asn)));
-  const offeringCache = new Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>();
+  const offeringCache = new Map<string, Offerings>();
   const distinct = [...new Set(servicesOf.flat())].filter((s) => !options.exclude?.has(s));
   const offerings = await Promise.all(distinct.map((service) => market.offerings(service)));
   distinct.forEach((service, i) => offeringCache.set(service, offerings[i]));
@@ -118,11 +133,21 @@ export async function planPurchases(
   return { orders: [...ordersByService.values()], unserved };
 }
 
+/**
+ * Why a source of the other address family than the target is not bought for: "it is IPv6 and the
+ * target is IPv4: …", or with the prefixes named (`named`), "2001:db8::66/128 is IPv6 and the
+ * target 198.51.100.0/24 is IPv4: …".
+ */
+export function foreignFamily(source: Prefix, target: Prefix, named = false): string {
+  const [s, t] = named ? [formatPrefix(source), ` ${formatPrefix(target)}`] : ["it", ""];
+  return `${s} is ${familyOf(source)} and the target${t} is ${familyOf(target)}: a filter matches one address family, so no provider would act on it`;
+}
+
 async function cheapest(
   services: string[],
   duration: number,
-  market: MarketClient,
-  cache: Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>,
+  market: PlanMarket,
+  cache: Map<string, Offerings>,
 ): Promise<Candidate | undefined> {
   let best: Candidate | undefined;
   for (const service of services) {

@@ -4,13 +4,13 @@
  */
 import { ZeroAddress } from "ethers";
 
-import { MarketClient, toRequestParams, type MitigationOrder, type RequestedEvent } from "../clients/market";
+import { MarketClient, asPrefix, toRequestParams, type MitigationOrder, type RequestedEvent } from "../clients/market";
 import { RegistryClient, parseAccount } from "../clients/registry";
 import { OperatorError, explained } from "../errors";
 import { formatTokens } from "../format";
-import { formatPrefix, parsePrefix } from "../prefix";
+import { familyOf, formatPrefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
-import { planPurchases, type PlannedOrder, type Unserved } from "./plan";
+import { foreignFamily, planPurchases, type PlannedOrder, type Unserved } from "./plan";
 
 export interface Clients {
   registry: RegistryClient;
@@ -23,6 +23,12 @@ export interface Clients {
  */
 export async function checkOrder({ registry, market }: Clients, order: MitigationOrder): Promise<bigint> {
   toRequestParams(order);
+  const target = asPrefix(order.target);
+  for (const source of order.sources.map((s) => asPrefix(s, true))) {
+    if (familyOf(source) !== familyOf(target)) {
+      throw new OperatorError(`Source ${foreignFamily(source, target, true)}.`);
+    }
+  }
   const serviceAddress = parseAccount(order.service, "service");
   const requester = await market.runner.getAddress();
   const provider = await explained(() => market.directory.providerOf(serviceAddress));
@@ -53,7 +59,6 @@ export async function checkOrder({ registry, market }: Clients, order: Mitigatio
   if (me.status !== "active") {
     throw new OperatorError(`${requester} is not an active registered participant (its status is ${me.status}).`);
   }
-  const target = typeof order.target === "string" ? parsePrefix(order.target) : order.target;
   if (!(await registry.isHolder(requester, target))) {
     const route = await registry.coveringPrefix(target);
     const holder =

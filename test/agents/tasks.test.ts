@@ -11,7 +11,7 @@ import { systemAddresses } from "../../src/deploy";
 import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
 import { deploySmallInternet, providerAgent } from "./helpers";
 
-async function runTask(task: string, args: Record<string, unknown>) {
+async function runTask(task: string, args: Record<string, unknown>, scope = "agent") {
   const out: string[] = [];
   const { log, error } = console;
   const previous = process.exitCode;
@@ -19,7 +19,7 @@ async function runTask(task: string, args: Record<string, unknown>) {
   console.log = (...parts: unknown[]) => void out.push(parts.map(String).join(" "));
   console.error = (...parts: unknown[]) => void out.push(parts.map(String).join(" "));
   try {
-    const result: unknown = await hre.run({ scope: "agent", task }, args);
+    const result: unknown = await hre.run({ scope, task }, args);
     return { result, output: out.join("\n"), exitCode: Number(process.exitCode ?? 0) };
   } finally {
     console.log = log;
@@ -43,7 +43,8 @@ describe("agent tasks", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("agent victim buys for an attack report and prints a summary", async function () {
+  /** `agent victim` for an attack from Gamma's network, with Gamma's provider agent running. */
+  async function victimBuysFromGamma() {
     const net = await loadFixture(deploySmallInternet);
     writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
     const report = path.join(dir, "attack.json");
@@ -52,12 +53,48 @@ describe("agent tasks", function () {
     gamma.start();
     try {
       const run = await runTask("victim", { from: "3", report, pollMs: "20", ackWindow: "120", json: false });
-      expect(run.exitCode, run.output).to.equal(0);
-      expect(run.output).to.match(/time from attack report to last acknowledgement: \d+ ms/);
-      expect((run.result as VictimSummary).providers).to.deep.equal([net.services.gamma]);
+      return { net, run };
     } finally {
       await gamma.stop();
     }
+  }
+
+  it("agent victim buys for an attack report and prints a summary", async function () {
+    const { net, run } = await victimBuysFromGamma();
+    expect(run.exitCode, run.output).to.equal(0);
+    expect(run.output).to.match(/time from attack report to last acknowledgement: \d+ ms/);
+    expect((run.result as VictimSummary).providers).to.deep.equal([net.services.gamma]);
+  });
+
+  it("mitigation status finds the request the agent logged as #n, with its requester", async function () {
+    const { net, run } = await victimBuysFromGamma();
+    expect(run.exitCode, run.output).to.equal(0);
+    const logged = /acknowledged (#\d+)/.exec(run.output)?.[1];
+    expect(logged, run.output).to.equal("#1");
+    const { requestId } = (run.result as VictimSummary).purchases[0];
+    const victim = await net.accounts.orgs.victim.getAddress();
+
+    // As the victim (--from), or as anyone with --requester; with or without the "#".
+    for (const args of [
+      { from: "3", id: logged! },
+      { from: "0", id: logged!.slice(1), requester: victim },
+    ]) {
+      const status = await runTask("status", { service: net.services.gamma, json: false, ...args }, "mitigation");
+      expect(status.exitCode, status.output).to.equal(0);
+      expect(status.output).to.match(
+        new RegExp(`^Request #1 \\(id ${requestId}\\) at ${net.services.gamma} is acknowledged: .* by ${victim}`),
+      );
+    }
+
+    const wrong = await runTask(
+      "status",
+      { from: "0", service: net.services.gamma, id: logged!, json: false },
+      "mitigation",
+    );
+    expect(wrong.exitCode).to.equal(1);
+    expect(wrong.output).to.match(
+      /^Request #1 by 0x[0-9a-fA-F]{40} \(id \d+\) does not exist at 0x[0-9a-fA-F]{40}: the id includes the requester, which --requester gives \(by default the --from account\)\.$/,
+    );
   });
 
   it("agent victim without --report says so in one sentence", async function () {

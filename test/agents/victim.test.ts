@@ -1,7 +1,8 @@
 /**
  * The victim agent with provider agents running on the in-process network: buying from several
- * providers in one transaction, re-buying elsewhere after a rejection, reclaiming the escrow of an
- * unanswered request and re-buying, and reporting sources nobody serves.
+ * providers in one transaction, buying only for sources of the target's address family, re-buying
+ * elsewhere after a rejection, reclaiming the escrow of an unanswered request and re-buying, and
+ * reporting sources nobody serves.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -72,6 +73,32 @@ describe("VictimAgent", function () {
     ]);
     expect(summary.msToLastAck).to.be.a("number");
     expect(describeSummary(summary).at(-1)).to.match(/^time from attack report to last acknowledgement: \d+ ms$/);
+  });
+
+  it("buys nothing for sources of the other address family than the target", async function () {
+    const net = await loadFixture(deploySmallInternet);
+    const lines: string[] = [];
+    // Alpha covers the IPv6 source's AS, Gamma the IPv4 one's; the target is IPv4.
+    const summary = await withAgents([providerAgent(net, "alpha"), providerAgent(net, "gamma")], () =>
+      victimAgent(net, lines).run({
+        target: "203.0.113.10/32",
+        lifetime: 3600,
+        topTalkers: [{ source: "2001:db8:1000::66" }, { source: "192.0.2.66" }],
+      }),
+    );
+    expect(summary.purchases.map((p) => [p.service, p.state, p.sources])).to.deep.equal([
+      [net.services.gamma, "acknowledged", ["192.0.2.66/32"]],
+    ]);
+    expect(summary.refunded).to.equal(0n);
+    expect(summary.unserved.map((u) => [u.source, u.reason])).to.deep.equal([
+      [
+        "2001:db8:1000::66",
+        "it is IPv6 and the target is IPv4: a filter matches one address family, so no provider would act on it",
+      ],
+    ]);
+    expect(lines).to.include(
+      "not served: 2001:db8:1000::66: it is IPv6 and the target is IPv4: a filter matches one address family, so no provider would act on it",
+    );
   });
 
   it("re-buys from another provider when the cheapest one rejects", async function () {

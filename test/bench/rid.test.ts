@@ -167,8 +167,8 @@ describe("bench:rid", function () {
     it("reports the median (an observed value) and the maximum beside RID's figure", function () {
       expect(spread([5, 1, 4, 2, 3])).to.deep.equal({ median: 3, max: 5 });
       const result = summarise({ topology: "chain", n: 4, repetitions: 3 }, [rep(300), rep(100), rep(200)]);
-      expect(result.total).to.deep.equal({ median: 200, max: 300 });
-      expect(result.nodeCpu).to.equal(null);
+      expect(result.totalSeconds).to.deep.equal({ median: 0.2, max: 0.3 });
+      expect(result.nodeCpuSeconds).to.equal(null);
       expect(result.rid).to.deep.equal([{ totalSeconds: 1.0, processingSeconds: 0.25276, extrapolated: false }]);
     });
 
