@@ -12,6 +12,10 @@ contract MitigationToken is ERC20, ERC20Permit, AccessControl {
     /// @notice The role allowed to mint.
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
+    /// @notice Thrown when the admin or the minter given to the constructor is the zero address:
+    /// roles could then never be managed, or tokens never minted.
+    error MitigationTokenZeroAddress(bytes32 role);
+
     /// @param admin Receives the admin role.
     /// @param minter Receives the minter role (may be the admin).
     constructor(
@@ -20,6 +24,8 @@ contract MitigationToken is ERC20, ERC20Permit, AccessControl {
         address admin,
         address minter
     ) ERC20(name, symbol) ERC20Permit(name) {
+        if (admin == address(0)) revert MitigationTokenZeroAddress(DEFAULT_ADMIN_ROLE);
+        if (minter == address(0)) revert MitigationTokenZeroAddress(MINTER_ROLE);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(MINTER_ROLE, minter);
     }

@@ -34,7 +34,14 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
 
     mapping(address account => ParticipantStatus) private _status;
     mapping(address account => Identity) private _identity;
-    mapping(uint32 asn => address holder) private _asnHolder;
+    /// @dev `epoch` counts the AS number's changes of hands (assign, transfer, revoke) and is never
+    /// reset, so that a consent given to one holding does not outlive it.
+    struct AsnRecord {
+        address holder;
+        uint64 epoch;
+    }
+
+    mapping(uint32 asn => AsnRecord) private _asns;
     PrefixTrie.Trie private _trie;
     uint256 private _prefixCount;
 
@@ -128,24 +135,34 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
 
     /// @inheritdoc IPrefixRegistry
     function transferAsn(uint32 asn, address to) external onlyRole(REGISTRAR_ROLE) {
-        address from = _asnHolder[asn];
+        AsnRecord storage record = _asns[asn];
+        address from = record.holder;
         if (from == address(0)) revert PrefixRegistryAsnNotAssigned(asn);
         _requireActive(to);
-        _asnHolder[asn] = to;
+        record.holder = to;
+        ++record.epoch;
         emit AsnTransferred(asn, from, to);
     }
 
     /// @inheritdoc IPrefixRegistry
     function revokeAsn(uint32 asn) external onlyRole(REGISTRAR_ROLE) {
-        address holder = _asnHolder[asn];
+        AsnRecord storage record = _asns[asn];
+        address holder = record.holder;
         if (holder == address(0)) revert PrefixRegistryAsnNotAssigned(asn);
-        delete _asnHolder[asn];
+        record.holder = address(0);
+        ++record.epoch;
         emit AsnRevoked(asn, holder, msg.sender);
     }
 
     /// @inheritdoc IPrefixRegistry
     function asnHolder(uint32 asn) external view returns (address) {
-        return _asnHolder[asn];
+        return _asns[asn].holder;
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function asnAssignment(uint32 asn) external view returns (address holder, uint64 epoch) {
+        AsnRecord storage record = _asns[asn];
+        return (record.holder, record.epoch);
     }
 
     // --- prefixes -------------------------------------------------------------------------
@@ -289,10 +306,12 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
 
     function _assignAsn(uint32 asn, address holder) private {
         _requireAssignableAsn(asn);
-        address current = _asnHolder[asn];
+        AsnRecord storage record = _asns[asn];
+        address current = record.holder;
         if (current != address(0)) revert PrefixRegistryAsnAlreadyAssigned(asn, current);
         _requireActive(holder);
-        _asnHolder[asn] = holder;
+        record.holder = holder;
+        ++record.epoch;
         emit AsnAssigned(asn, holder, msg.sender);
     }
 

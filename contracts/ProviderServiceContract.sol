@@ -175,14 +175,32 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
     }
 
     /// @inheritdoc IProviderServiceContract
-    function acknowledgeBatch(uint256[] calldata requestIds) external onlyProvider nonReentrant {
+    function acknowledgeBatch(
+        uint256[] calldata requestIds
+    ) external onlyProvider nonReentrant returns (uint256 acknowledged) {
         uint256 count = requestIds.length;
         if (count == 0) revert ProviderServiceEmptyBatch();
         _requireActive(msg.sender);
         // One payout for the whole batch: per-request transfers would cost a token call each.
         uint256 paid = 0;
         for (uint256 i = 0; i < count; ++i) {
-            paid += _acknowledge(requestIds[i]);
+            uint256 requestId = requestIds[i];
+            StoredRequest storage r = _requests[requestId];
+            RequestStatus status = r.status;
+            // A request answered or expired while the batch was in flight must not sink the rest.
+            if (status != RequestStatus.Pending) {
+                emit AcknowledgementSkipped(
+                    requestId,
+                    status == RequestStatus.None
+                        ? AcknowledgementSkipReason.UnknownRequest
+                        : AcknowledgementSkipReason.NotPending
+                );
+            } else if (block.timestamp > r.ackDeadline) {
+                emit AcknowledgementSkipped(requestId, AcknowledgementSkipReason.DeadlinePassed);
+            } else {
+                paid += _start(requestId, r);
+                ++acknowledged;
+            }
         }
         if (paid != 0) TOKEN.safeTransfer(msg.sender, paid);
     }
@@ -281,6 +299,7 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         address requester,
         RequestParams calldata params
     ) private returns (uint256 requestId, uint256 price) {
+        if (requester == _provider) revert ProviderServiceRequesterIsProvider(requester);
         price = _validatedPrice(params);
         _requireValidSources(params.sources);
         _requireWhollyHeld(requester, params.target);
@@ -354,6 +373,11 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
     function _acknowledge(uint256 requestId) private returns (uint256 paid) {
         StoredRequest storage r = _pending(requestId);
         if (block.timestamp > r.ackDeadline) revert ProviderServiceDeadlinePassed(requestId, r.ackDeadline);
+        return _start(requestId, r);
+    }
+
+    /// @dev Starts the mitigation of `r`, pending and within its deadline.
+    function _start(uint256 requestId, StoredRequest storage r) private returns (uint256 paid) {
         uint40 startedAt = uint40(block.timestamp);
         uint40 endsAt = startedAt + r.duration;
         r.status = RequestStatus.Acknowledged;

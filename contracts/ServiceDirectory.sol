@@ -31,8 +31,14 @@ contract ServiceDirectory is IServiceDirectory {
 
     mapping(uint32 asn => address[] services) private _coverage;
     mapping(uint32 asn => mapping(address service => uint256 positionPlusOne)) private _coveragePosition;
-    /// @dev The holder that authorised the provider: an authorisation lapses when the AS moves.
-    mapping(uint32 asn => mapping(address provider => address authorizedBy)) private _authorizedBy;
+    /// @dev Who authorised a provider to cover an AS, and during which of the AS number's holdings
+    /// (the registry's epoch): the consent lapses when the AS moves, even if it comes back.
+    struct Consent {
+        address holder;
+        uint64 epoch;
+    }
+
+    mapping(uint32 asn => mapping(address provider => Consent)) private _consents;
 
     constructor(IERC20 token, IPrefixRegistry registry) {
         TOKEN = token;
@@ -79,17 +85,18 @@ contract ServiceDirectory is IServiceDirectory {
 
     /// @inheritdoc IServiceDirectory
     function setCoverageAuthorization(uint32 asn, address provider, bool authorized) external {
-        address holder = REGISTRY.asnHolder(asn);
+        (address holder, uint64 epoch) = REGISTRY.asnAssignment(asn);
         if (holder != msg.sender) revert ServiceDirectoryAsnNotHeld(asn, msg.sender, holder);
         _requireActive(msg.sender);
-        _authorizedBy[asn][provider] = authorized ? msg.sender : address(0);
+        if (authorized) _consents[asn][provider] = Consent(holder, epoch);
+        else delete _consents[asn][provider];
         emit CoverageAuthorizationChanged(asn, provider, authorized);
     }
 
     /// @inheritdoc IServiceDirectory
     function isCoverageAuthorized(uint32 asn, address provider) external view returns (bool) {
-        address by = _authorizedBy[asn][provider];
-        return by != address(0) && by == REGISTRY.asnHolder(asn);
+        (address holder, uint64 epoch) = REGISTRY.asnAssignment(asn);
+        return holder != address(0) && _consented(asn, provider, holder, epoch);
     }
 
     /// @inheritdoc IServiceDirectory
@@ -99,8 +106,8 @@ contract ServiceDirectory is IServiceDirectory {
         _requireActive(msg.sender);
         for (uint256 i = 0; i < asns.length; ++i) {
             uint32 asn = asns[i];
-            address holder = REGISTRY.asnHolder(asn);
-            if (!_mayCover(asn, msg.sender, holder)) revert ServiceDirectoryAsnNotHeld(asn, msg.sender, holder);
+            (address holder, uint64 epoch) = REGISTRY.asnAssignment(asn);
+            if (!_mayCover(asn, msg.sender, holder, epoch)) revert ServiceDirectoryAsnNotHeld(asn, msg.sender, holder);
             if (_coveragePosition[asn][service] != 0) revert ServiceDirectoryAlreadyCovered(asn, service);
             _coverage[asn].push(service);
             _coveragePosition[asn][service] = _coverage[asn].length;
@@ -119,7 +126,8 @@ contract ServiceDirectory is IServiceDirectory {
 
     /// @inheritdoc IServiceDirectory
     function pruneCoverage(uint32 asn, address service) external {
-        if (_isValidCoverage(asn, service)) revert ServiceDirectoryCoverageValid(asn, service);
+        // A suspended provider's coverage stays: reads hide it, and it is back on reinstatement.
+        if (_isClaimValid(asn, service)) revert ServiceDirectoryCoverageValid(asn, service);
         _removeCoverage(asn, service);
     }
 
@@ -197,15 +205,29 @@ contract ServiceDirectory is IServiceDirectory {
         emit CoverageRemoved(asn, service);
     }
 
+    /// @dev A coverage claimed by an active provider with the right to it.
     function _isValidCoverage(uint32 asn, address service) private view returns (bool) {
-        address provider = _providerOf[service];
-        if (provider == address(0) || _coveragePosition[asn][service] == 0) return false;
-        if (REGISTRY.participantStatus(provider) != IPrefixRegistry.ParticipantStatus.Active) return false;
-        return _mayCover(asn, provider, REGISTRY.asnHolder(asn));
+        return
+            _isClaimValid(asn, service) &&
+            REGISTRY.participantStatus(_providerOf[service]) == IPrefixRegistry.ParticipantStatus.Active;
     }
 
-    function _mayCover(uint32 asn, address provider, address holder) private view returns (bool) {
-        return holder != address(0) && (holder == provider || _authorizedBy[asn][provider] == holder);
+    /// @dev A coverage claimed by a service whose provider still has the right to it (holds the AS,
+    /// or was authorised by its current holding), whatever the provider's status.
+    function _isClaimValid(uint32 asn, address service) private view returns (bool) {
+        address provider = _providerOf[service];
+        if (provider == address(0) || _coveragePosition[asn][service] == 0) return false;
+        (address holder, uint64 epoch) = REGISTRY.asnAssignment(asn);
+        return _mayCover(asn, provider, holder, epoch);
+    }
+
+    function _mayCover(uint32 asn, address provider, address holder, uint64 epoch) private view returns (bool) {
+        return holder != address(0) && (holder == provider || _consented(asn, provider, holder, epoch));
+    }
+
+    function _consented(uint32 asn, address provider, address holder, uint64 epoch) private view returns (bool) {
+        Consent storage consent = _consents[asn][provider];
+        return consent.holder == holder && consent.epoch == epoch;
     }
 
     function _requireService(address provider) private view returns (address service) {

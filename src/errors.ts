@@ -86,6 +86,9 @@ const SENTENCES: Record<string, Explain> = {
   PrefixRegistryNotRevoker: (a) =>
     `${a[0]} may not revoke ${prefix(a[1], a[2])}: only a registrar, or the holder of the prefix it was delegated from, may.`,
   PrefixRegistryEmptyBatch: () => "The batch is empty.",
+  // MitigationToken
+  MitigationTokenZeroAddress: (a) =>
+    `The token's ${ROLE_NAMES.get(String(a[0])) ?? String(a[0])} cannot be the zero address: name an account.`,
   // AccessControl
   AccessControlUnauthorizedAccount: (a) =>
     `${a[0]} lacks the ${ROLE_NAMES.get(String(a[1])) ?? String(a[1])} role needed for this.`,
@@ -123,7 +126,9 @@ const SENTENCES: Record<string, Explain> = {
   ProviderServiceInactiveParticipant: (a) => `${a[0]} is not an active registered participant.`,
   ProviderServiceNotHolder: (a) => `${a[0]} does not hold ${prefix(a[1], a[2])}: ${holderText(a[3])}.`,
   ProviderServiceTargetNotWhollyHeld: (a) =>
-    `${a[0]} holds the prefix covering ${prefix(a[1], a[2])}, but a more-specific prefix inside it may be held by someone else: request the more-specific prefixes you hold instead.`,
+    `${a[0]} holds the prefix covering ${prefix(a[1], a[2])}, but a more-specific prefix inside it is held by someone else: request the parts you hold instead.`,
+  ProviderServiceRequesterIsProvider: (a) =>
+    `${a[0]} is the provider of this service: a provider cannot buy mitigation from itself.`,
   ProviderServiceInvalidPrefix: (a) =>
     `${(a[0] as bigint) === 2n ** 256n - 1n ? "The target" : `Source #${a[0]}`} ${prefix(a[1], a[2])} is not a canonical prefix.`,
   ProviderServiceInvalidSourceCount: (a) => `A request lists 1 to ${a[1]} attack sources, not ${a[0]}.`,

@@ -34,6 +34,17 @@ describe("MitigationToken", function () {
       expect(await token.hasRole(adminRole, minter.address)).to.be.false;
       expect(await token.getRoleAdmin(minterRole)).to.equal(adminRole);
     });
+
+    it("refuses the zero address as admin or minter (audit finding 6)", async function () {
+      const { admin, minter } = await loadFixture(deployFoundation);
+      const factory = await ethers.getContractFactory("MitigationToken");
+      await expect(factory.deploy(TOKEN_NAME, TOKEN_SYMBOL, ethers.ZeroAddress, minter.address))
+        .to.be.revertedWithCustomError(factory, "MitigationTokenZeroAddress")
+        .withArgs(ethers.ZeroHash);
+      await expect(factory.deploy(TOKEN_NAME, TOKEN_SYMBOL, admin.address, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(factory, "MitigationTokenZeroAddress")
+        .withArgs(ethers.id("MINTER_ROLE"));
+    });
   });
 
   describe("#mint", function () {

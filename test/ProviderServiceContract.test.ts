@@ -10,6 +10,7 @@ import {
   OFFERINGS,
   PREFIX,
   RequestStatus,
+  AckSkip,
   deployMarket,
   ipPrefix,
   openRequest,
@@ -262,6 +263,23 @@ describe("ProviderServiceContract", function () {
       await market.token.connect(requester).approve(await market.service1.getAddress(), price);
       return market.service1.connect(requester).request(params);
     }
+
+    describe("when the requester is the service's own provider (audit finding 3)", function () {
+      it("reverts with ProviderServiceRequesterIsProvider, directly and through the directory", async function () {
+        const market = await load(deployMarket);
+        const { service1, directory, token, provider1 } = market;
+        const params = await requestParams(service1, { target: PREFIX.provider1V4 });
+        await token.connect(provider1).approve(await service1.getAddress(), ethers.MaxUint256);
+        await token.connect(provider1).approve(await directory.getAddress(), ethers.MaxUint256);
+        await expect(service1.connect(provider1).request(params))
+          .to.be.revertedWithCustomError(service1, "ProviderServiceRequesterIsProvider")
+          .withArgs(provider1.address);
+        await expect(directory.connect(provider1).requestMany([{ service: await service1.getAddress(), params }]))
+          .to.be.revertedWithCustomError(service1, "ProviderServiceRequesterIsProvider")
+          .withArgs(provider1.address);
+        expect(await service1.requestCount()).to.equal(0n);
+      });
+    });
 
     describe("when the requester holds the target and approved the price", function () {
       it("escrows the price and emits MitigationRequested with everything the provider needs", async function () {
@@ -814,32 +832,35 @@ describe("ProviderServiceContract", function () {
       });
     });
 
-    describe("when one id is bad", function () {
-      it("reverts them all", async function () {
-        const { service1, ids } = await load(deployWithThreePending);
+    describe("when some ids cannot be acknowledged", function () {
+      it("skips each with AcknowledgementSkipped and its reason, and acknowledges and pays the rest", async function () {
+        const { service1, token, provider1, ids, prices } = await load(deployWithThreePending);
         await service1.acknowledge(ids[1]);
-        await expect(service1.acknowledgeBatch(ids))
-          .to.be.revertedWithCustomError(service1, "ProviderServiceWrongStatus")
-          .withArgs(ids[1], RequestStatus.Acknowledged);
-        await expect(service1.acknowledgeBatch([ids[0], ids[2], ids[0]]))
-          .to.be.revertedWithCustomError(service1, "ProviderServiceWrongStatus")
-          .withArgs(ids[0], RequestStatus.Acknowledged);
-        await expect(service1.acknowledgeBatch([ids[0], 99n]))
-          .to.be.revertedWithCustomError(service1, "ProviderServiceUnknownRequest")
-          .withArgs(99n);
-        for (const id of [ids[0], ids[2]]) {
-          expect((await service1.getRequest(id)).status).to.equal(BigInt(RequestStatus.Pending));
-        }
+        const batch = [ids[0], ids[1], 99n, ids[2], ids[0]];
+        const tx = service1.acknowledgeBatch(batch);
+        await expect(tx)
+          .to.emit(service1, "AcknowledgementSkipped")
+          .withArgs(ids[1], AckSkip.NotPending)
+          .and.to.emit(service1, "AcknowledgementSkipped")
+          .withArgs(99n, AckSkip.UnknownRequest)
+          .and.to.emit(service1, "AcknowledgementSkipped")
+          .withArgs(ids[0], AckSkip.NotPending);
+        const paid = prices[0] + prices[2];
+        await expect(tx).to.changeTokenBalances(token, [service1, provider1], [-paid, paid]);
+        for (const id of ids)
+          expect((await service1.getRequest(id)).status).to.equal(BigInt(RequestStatus.Acknowledged));
       });
 
-      it("reverts them all when one deadline has passed", async function () {
-        const { service1, token, victim, ids } = await load(deployWithThreePending);
+      it("skips one whose deadline passed while the batch was in flight (audit: one late request sank the batch)", async function () {
+        const { service1, token, victim, provider1, ids, prices } = await load(deployWithThreePending);
         const soon = await openRequest(service1, victim, token, { ackDeadline: (await time.latest()) + 60 });
         await time.increase(120);
-        const { ackDeadline } = await service1.getRequest(soon.id);
-        await expect(service1.acknowledgeBatch([...ids, soon.id]))
-          .to.be.revertedWithCustomError(service1, "ProviderServiceDeadlinePassed")
-          .withArgs(soon.id, ackDeadline);
+        const tx = service1.acknowledgeBatch([...ids, soon.id]);
+        await expect(tx).to.emit(service1, "AcknowledgementSkipped").withArgs(soon.id, AckSkip.DeadlinePassed);
+        const paid = prices[0] + prices[1] + prices[2];
+        await expect(tx).to.changeTokenBalances(token, [service1, provider1], [-paid, paid]);
+        expect((await service1.getRequest(soon.id)).status).to.equal(BigInt(RequestStatus.Pending));
+        expect(await service1.acknowledgeBatch.staticCall([soon.id])).to.equal(0n);
       });
     });
 

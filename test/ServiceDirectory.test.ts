@@ -359,25 +359,54 @@ describe("ServiceDirectory", function () {
         expect(await directory.servicesForAsn(ASN.provider1)).to.deep.equal([service2]);
       });
     });
+
+    describe("when the AS is transferred away and back (audit finding 4)", function () {
+      it("does not revive the earlier authorisation: the holder must consent again", async function () {
+        const market = await load(deployMarket);
+        const { directory, registry, registrar1, provider1, provider2, victim } = market;
+        const [, service2] = await serviceAddresses(market);
+        expect(await directory.isCoverageAuthorized(ASN.provider1, provider2.address)).to.be.true;
+        const [, epoch] = await registry.asnAssignment(ASN.provider1);
+        await registry.connect(registrar1).transferAsn(ASN.provider1, victim.address);
+        await registry.connect(registrar1).transferAsn(ASN.provider1, provider1.address);
+        expect(await registry.asnAssignment(ASN.provider1)).to.deep.equal([provider1.address, epoch + 2n]);
+
+        expect(await directory.isCoverageAuthorized(ASN.provider1, provider2.address)).to.be.false;
+        expect(await directory.servicesForAsn(ASN.provider1)).to.not.include(service2);
+        await expect(directory.pruneCoverage(ASN.provider1, service2))
+          .to.emit(directory, "CoverageRemoved")
+          .withArgs(ASN.provider1, service2);
+        await directory.connect(provider1).setCoverageAuthorization(ASN.provider1, provider2.address, true);
+        expect(await directory.isCoverageAuthorized(ASN.provider1, provider2.address)).to.be.true;
+      });
+
+      it("does not revive it after a revocation and a new assignment either", async function () {
+        const market = await load(deployMarket);
+        const { directory, registry, registrar1, provider1, provider2 } = market;
+        await registry.connect(registrar1).revokeAsn(ASN.provider1);
+        expect((await registry.asnAssignment(ASN.provider1))[0]).to.equal(ethers.ZeroAddress);
+        await registry.connect(registrar1).assignAsn(ASN.provider1, provider1.address);
+        expect(await directory.isCoverageAuthorized(ASN.provider1, provider2.address)).to.be.false;
+      });
+    });
   });
 
   describe("#servicesForAsn", function () {
     describe("when a covering provider is suspended", function () {
-      it("leaves its service out until it is reinstated, and lets anyone prune it meanwhile", async function () {
+      it("leaves its service out until it is reinstated, and no one can prune it meanwhile (audit finding 5)", async function () {
         const market = await load(deployMarket);
-        const { directory, registry, registrar1, provider2 } = market;
+        const { directory, registry, registrar1, provider2, outsider } = market;
         const [service1, service2] = await serviceAddresses(market);
         await registry.connect(registrar1).suspendParticipant(provider2.address);
         expect(await directory.servicesForAsn(ASN.provider1)).to.deep.equal([service1]);
         expect(await directory.servicesForAsn(ASN.provider2)).to.be.empty;
+        await expect(directory.connect(outsider).pruneCoverage(ASN.provider2, service2))
+          .to.be.revertedWithCustomError(directory, "ServiceDirectoryCoverageValid")
+          .withArgs(ASN.provider2, service2);
 
         await registry.connect(registrar1).reinstateParticipant(provider2.address);
         expect(await directory.servicesForAsn(ASN.provider1)).to.deep.equal([service1, service2]);
-
-        await registry.connect(registrar1).suspendParticipant(provider2.address);
-        await expect(directory.pruneCoverage(ASN.provider2, service2))
-          .to.emit(directory, "CoverageRemoved")
-          .withArgs(ASN.provider2, service2);
+        expect(await directory.servicesForAsn(ASN.provider2)).to.deep.equal([service2]);
       });
     });
 

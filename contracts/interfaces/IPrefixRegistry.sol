@@ -166,6 +166,11 @@ interface IPrefixRegistry {
     /// @notice The holder of `asn`, or the zero address.
     function asnHolder(uint32 asn) external view returns (address);
 
+    /// @notice The holder of `asn` (or the zero address) and its epoch, which changes whenever the
+    /// AS number changes hands (assigned, transferred, revoked) and never repeats: consents tied
+    /// to an epoch lapse when the AS number moves, even if it comes back.
+    function asnAssignment(uint32 asn) external view returns (address holder, uint64 epoch);
+
     // --- prefixes -------------------------------------------------------------------------
 
     /// @notice Allocates a prefix to the participant `holder`, originated by `originAsn`.

@@ -39,6 +39,13 @@ interface IProviderServiceContract {
         bool active;
     }
 
+    /// @notice Why `acknowledgeBatch` skipped a request.
+    enum AcknowledgementSkipReason {
+        UnknownRequest,
+        NotPending,
+        DeadlinePassed
+    }
+
     /// @notice A prefix in the registry's 128-bit space (IPv4 as ::ffff:a.b.c.d/96+n).
     struct IpPrefix {
         uint128 network;
@@ -104,6 +111,9 @@ interface IProviderServiceContract {
     /// @notice Emitted when the provider acknowledges: the mitigation runs from `startedAt` to
     /// `endsAt` and the escrow is paid to the provider.
     event MitigationAcknowledged(uint256 indexed requestId, uint40 startedAt, uint40 endsAt, uint96 paid);
+    /// @notice Emitted when `acknowledgeBatch` leaves a request as it was, and why; the rest of the
+    /// batch goes on.
+    event AcknowledgementSkipped(uint256 indexed requestId, AcknowledgementSkipReason reason);
     /// @notice Emitted when the provider rejects a request; the escrow is refunded.
     event MitigationRejected(uint256 indexed requestId, uint8 reason, uint96 refunded);
     /// @notice Emitted when the requester takes back the escrow of an unanswered request.
@@ -125,6 +135,9 @@ interface IProviderServiceContract {
     error ProviderServiceNotDirectory(address account);
     /// @notice Thrown when an account other than the requester acts on a request.
     error ProviderServiceNotRequester(uint256 requestId, address account);
+    /// @notice Thrown when a provider asks its own service for mitigation (it would pay itself, and
+    /// could rate itself).
+    error ProviderServiceRequesterIsProvider(address requester);
     /// @notice Thrown when the requester or the provider is not an active registry participant.
     error ProviderServiceInactiveParticipant(address account);
     /// @notice Thrown when the requester's target is held by `holder`, not by the requester.
@@ -224,8 +237,11 @@ interface IProviderServiceContract {
     /// escrow is paid to the provider. Provider only.
     function acknowledge(uint256 requestId) external;
 
-    /// @notice Acknowledges many requests with one payout. All or nothing. Provider only.
-    function acknowledgeBatch(uint256[] calldata requestIds) external;
+    /// @notice Acknowledges many requests with one payout. A request that cannot be acknowledged
+    /// (unknown, no longer pending, past its deadline) is skipped with `AcknowledgementSkipped`;
+    /// the others go on. Provider only.
+    /// @return acknowledged How many were acknowledged.
+    function acknowledgeBatch(uint256[] calldata requestIds) external returns (uint256 acknowledged);
 
     /// @notice Refuses a pending request and refunds its escrow. Provider only.
     /// @param reason The provider's reason code (0 unspecified, 1 capacity, 2 policy, 3 not

@@ -62,7 +62,8 @@ interface IServiceDirectory {
     /// must hold `asn`.
     function setCoverageAuthorization(uint32 asn, address provider, bool authorized) external;
 
-    /// @notice True when the holder of `asn` authorised `provider` to cover it.
+    /// @notice True when the holder of `asn` authorised `provider` to cover it during its current
+    /// holding: an authorisation lapses when the AS number changes hands, even if it comes back.
     function isCoverageAuthorized(uint32 asn, address provider) external view returns (bool);
 
     /// @notice Declares that the caller's service mitigates for these AS numbers, each held by the
@@ -73,7 +74,8 @@ interface IServiceDirectory {
     function removeCoverage(uint32[] calldata asns) external;
 
     /// @notice Removes a coverage that is no longer valid (the AS changed hands, the
-    /// authorisation was withdrawn). Anyone may call it.
+    /// authorisation was withdrawn or lapsed). Anyone may call it. A suspended provider's coverage
+    /// is not removed: reads hide it while the provider is suspended.
     function pruneCoverage(uint32 asn, address service) external;
 
     /// @notice The services that validly cover `asn` now (stale entries are filtered out).

@@ -23,8 +23,9 @@ import {PrefixMath} from "./PrefixMath.sol";
 /// marker bit, i.e. `uint128(network << (pl + 1)) | 1 << (128 - length + pl)`: the marker is the
 /// lowest set bit, so its position gives the length, and 0 means "no child". Below the root
 /// (`pl` >= 1) that takes at most 127 bits, so it is stored shifted down by one: the child on side
-/// 0 in bits 0..126, the child on side 1 in bits 128..254, bit 255 the branch node's `mixed`. The
-/// root's children take 128 bits each.
+/// 0 in bits 0..126, bit 127 set when that child is a registered prefix (so that going down first
+/// children reads one slot per node), the child on side 1 in bits 128..254, and bit 255 the branch
+/// node's `mixed`. The root's children take 128 bits each.
 ///
 /// No walk from the root: the node to hang a new prefix under is the deepest node that contains
 /// it, found like a longest-prefix match over `lengths`, the lengths at which registered prefixes
@@ -53,6 +54,8 @@ library PrefixTrie {
     uint256 private constant _ROOT = 0;
     /// @dev In a branch node's `links`: its subtree holds more than one holder.
     uint256 private constant _MIXED = 1 << 255;
+    /// @dev In `links` below the root: the child on side 0 is a registered prefix.
+    uint256 private constant _ZERO_REGISTERED = 1 << 127;
     uint256 private constant _LOW_HALF = type(uint128).max;
     /// @dev In `lengths`: where branch lengths start (bit 129 is length 1).
     uint256 private constant _BRANCH_LENGTHS = 128;
@@ -88,6 +91,7 @@ library PrefixTrie {
             trie.nodes[key] = added;
             trie.links[key] &= ~_MIXED;
             parentKey = _parentOf(trie, key);
+            if (parentKey != _ROOT && _bit(network, uint8(parentKey)) == 0) trie.links[parentKey] |= _ZERO_REGISTERED;
         } else {
             before = _placeUnder(trie, parentKey, key, added);
         }
@@ -111,13 +115,14 @@ library PrefixTrie {
         if (zero != 0 && one != 0) {
             // Two subtrees still part here: it stays, as a branch node.
             _useLength(trie, uint256(1) << (_BRANCH_LENGTHS + length));
-            if (_branchMixed(trie, key)) trie.links[key] = word | _MIXED;
+            if (_branchMixed(trie, key, word)) trie.links[key] = word | _MIXED;
+            if (parentKey != _ROOT && side == 0) trie.links[parentKey] &= ~_ZERO_REGISTERED;
         } else if (zero != 0 || one != 0) {
             // One child: it takes the removed node's place under the parent.
             _moveChild(trie, key, zero != 0 ? 0 : 1, zero | one, parentKey, side);
             delete trie.links[key];
         } else {
-            _setChild(trie, parentKey, side, 0);
+            _setChild(trie, parentKey, side, 0, false);
             if (parentKey != _ROOT && !trie.nodes[parentKey].registered) {
                 // The parent was a branch node and has one child left: that child takes its place.
                 uint256 grandparentKey = _parentOf(trie, parentKey);
@@ -140,32 +145,47 @@ library PrefixTrie {
         uint128 network,
         uint8 length,
         address account
-    ) internal view returns (bool held) {
+    ) internal view returns (bool) {
         if (coveringLength == length) return !trie.nodes[PrefixMath.key(network, length)].mixed;
         // Go down from the covering prefix towards the target, to the first node inside it: its
         // subtree is exactly what is registered inside the target.
-        uint128 parentNetwork = coveringNetwork;
-        uint8 parentLength = coveringLength;
-        while (true) {
-            uint256 side = _bit(network, parentLength);
-            uint128 encoded = _child(trie, PrefixMath.key(parentNetwork, parentLength), side);
-            if (encoded == 0) return true;
-            (uint128 childNetwork, uint8 childLength) = _decode(encoded, parentNetwork, parentLength, side);
-            if (childLength < length) {
-                if (network & PrefixMath.mask(childLength) != childNetwork) return true;
-                parentNetwork = childNetwork;
-                parentLength = childLength;
-                continue;
-            }
-            if (childNetwork & PrefixMath.mask(length) != network) return true;
-            (address holder, bool mixed) = _summary(trie, PrefixMath.key(childNetwork, childLength));
-            return !mixed && holder == account;
-        }
+        (bool found, uint256 parentKey, uint256 word, uint256 side) = _firstInside(
+            trie,
+            PrefixMath.key(coveringNetwork, coveringLength),
+            network,
+            length
+        );
+        if (!found) return true;
+        (address holder, bool mixed) = _childSummary(trie, parentKey, word, side);
+        return !mixed && holder == account;
     }
 
     /// @notice The lengths at which prefixes have been registered (bit n for /n), never cleared.
     function registeredLengths(Trie storage trie) internal view returns (uint256) {
         return trie.lengths & _REGISTERED_LENGTHS;
+    }
+
+    /// @dev Goes down from node `parentKey`, which contains (`network`, `length`), to the first node
+    /// inside it. Returns that node's parent, the parent's `links` and the node's side there; or
+    /// `found` false when nothing is registered inside.
+    function _firstInside(
+        Trie storage trie,
+        uint256 parentKey,
+        uint128 network,
+        uint8 length
+    ) private view returns (bool found, uint256, uint256 word, uint256 side) {
+        while (true) {
+            (uint128 parentNetwork, uint8 parentLength) = _split(parentKey);
+            side = _bit(network, parentLength);
+            word = trie.links[parentKey];
+            uint128 encoded = _half(word, parentKey, side);
+            if (encoded == 0) return (false, parentKey, word, side);
+            (uint128 childNetwork, uint8 childLength) = _decode(encoded, parentNetwork, parentLength, side);
+            if (childLength >= length)
+                return (childNetwork & PrefixMath.mask(length) == network, parentKey, word, side);
+            if (network & PrefixMath.mask(childLength) != childNetwork) return (false, parentKey, word, side);
+            parentKey = PrefixMath.key(childNetwork, childLength);
+        }
     }
 
     // --- structure ------------------------------------------------------------------------
@@ -185,7 +205,7 @@ library PrefixTrie {
         uint128 encoded = _child(trie, parentKey, side);
         trie.nodes[key] = added;
         if (encoded == 0) {
-            _setChild(trie, parentKey, side, _encode(network, length, parentLength));
+            _setChild(trie, parentKey, side, _encode(network, length, parentLength), true);
             return address(0);
         }
         (uint128 childNetwork, uint8 childLength) = _decode(encoded, uint128(parentKey >> 8), parentLength, side);
@@ -204,24 +224,20 @@ library PrefixTrie {
         // The parent is the deepest node containing the new prefix, so the child does not: either
         // the new prefix contains the child, or they part before the shorter one ends.
         uint8 common = _commonLength(network, childNetwork, childLength < length ? childLength : length);
+        bool childRegistered = trie.nodes[childKey].registered;
         uint256 placedKey = key;
         if (common == length) {
             if (differs) trie.nodes[key].mixed = true;
-            _setChild(trie, key, _bit(childNetwork, length), _encode(childNetwork, childLength, length));
+            _setChild(trie, key, _bit(childNetwork, length), _relative(childKey, length), childRegistered);
         } else {
             _useLength(trie, uint256(1) << (_BRANCH_LENGTHS + common));
             placedKey = PrefixMath.key(network & PrefixMath.mask(common), common);
-            _setChild(trie, placedKey, _bit(network, common), _encode(network, length, common));
-            _setChild(trie, placedKey, _bit(childNetwork, common), _encode(childNetwork, childLength, common));
+            _setChild(trie, placedKey, _bit(network, common), _relative(key, common), true);
+            _setChild(trie, placedKey, _bit(childNetwork, common), _relative(childKey, common), childRegistered);
             if (differs) trie.links[placedKey] |= _MIXED;
         }
         uint8 parentLength = uint8(parentKey);
-        _setChild(
-            trie,
-            parentKey,
-            _bit(network, parentLength),
-            _encode(uint128(placedKey >> 8), uint8(placedKey), parentLength)
-        );
+        _setChild(trie, parentKey, _bit(network, parentLength), _relative(placedKey, parentLength), placedKey == key);
     }
 
     /// @dev Hangs the child on `fromSide` of node `fromKey` (encoded as `encoded`) on `toSide` of
@@ -236,7 +252,8 @@ library PrefixTrie {
     ) private {
         (uint128 fromNetwork, uint8 fromLength) = _split(fromKey);
         (uint128 childNetwork, uint8 childLength) = _decode(encoded, fromNetwork, fromLength, fromSide);
-        _setChild(trie, toKey, toSide, _encode(childNetwork, childLength, uint8(toKey)));
+        uint256 childKey = PrefixMath.key(childNetwork, childLength);
+        _setChild(trie, toKey, toSide, _relative(childKey, uint8(toKey)), trie.nodes[childKey].registered);
     }
 
     // --- summaries ------------------------------------------------------------------------
@@ -275,7 +292,7 @@ library PrefixTrie {
             } else {
                 if (key == _ROOT) return;
                 uint256 word = trie.links[key];
-                bool mixed = _branchMixed(trie, key);
+                bool mixed = _branchMixed(trie, key, word);
                 if (mixed == (word & _MIXED != 0)) return;
                 trie.links[key] = mixed ? word | _MIXED : word & ~_MIXED;
             }
@@ -288,34 +305,54 @@ library PrefixTrie {
     function _summary(Trie storage trie, uint256 key) private view returns (address holder, bool mixed) {
         Node storage node = trie.nodes[key];
         if (node.registered) return (node.holder, node.mixed);
-        if (trie.links[key] & _MIXED != 0) return (address(0), true);
-        // One holder throughout: any registered prefix below says which. A branch node always
-        // has a child on side 0.
+        return _branchSummary(trie, key);
+    }
+
+    /// @dev `_summary` of the child on `side` of node `parentKey`, whose `links` are `word`: below
+    /// the root, the child on side 0 is known to be registered or not without reading its record.
+    function _childSummary(
+        Trie storage trie,
+        uint256 parentKey,
+        uint256 word,
+        uint256 side
+    ) private view returns (address holder, bool mixed) {
+        (uint128 network, uint8 length) = _split(parentKey);
+        (uint128 childNetwork, uint8 childLength) = _decode(_half(word, parentKey, side), network, length, side);
+        uint256 childKey = PrefixMath.key(childNetwork, childLength);
+        if (side == 1 || parentKey == _ROOT) return _summary(trie, childKey);
+        if (word & _ZERO_REGISTERED == 0) return _branchSummary(trie, childKey);
+        Node storage child = trie.nodes[childKey];
+        return (child.holder, child.mixed);
+    }
+
+    /// @dev `_summary` of the branch node `key`.
+    function _branchSummary(Trie storage trie, uint256 key) private view returns (address holder, bool mixed) {
+        uint256 word = trie.links[key];
+        if (word & _MIXED != 0) return (address(0), true);
+        // One holder throughout: any registered prefix below says which. Go down the children on
+        // side 0 (a branch node always has one) to the first registered prefix.
         while (true) {
             (uint128 network, uint8 length) = _split(key);
-            (uint128 childNetwork, uint8 childLength) = _decode(_child(trie, key, 0), network, length, 0);
+            (uint128 childNetwork, uint8 childLength) = _decode(uint128(word) & _CHILD_BITS, network, length, 0);
             key = PrefixMath.key(childNetwork, childLength);
-            node = trie.nodes[key];
-            if (node.registered) return (node.holder, false);
+            if (word & _ZERO_REGISTERED != 0) return (trie.nodes[key].holder, false);
+            word = trie.links[key];
         }
     }
 
-    /// @dev Whether the subtree of the branch node `key` holds more than one holder.
-    function _branchMixed(Trie storage trie, uint256 key) private view returns (bool) {
-        (uint128 network, uint8 length) = _split(key);
-        (uint128 zeroNetwork, uint8 zeroLength) = _decode(_child(trie, key, 0), network, length, 0);
-        (address holder, bool mixed) = _summary(trie, PrefixMath.key(zeroNetwork, zeroLength));
+    /// @dev Whether the subtree of the branch node `key`, whose `links` are `word`, holds more than
+    /// one holder.
+    function _branchMixed(Trie storage trie, uint256 key, uint256 word) private view returns (bool) {
+        (address holder, bool mixed) = _childSummary(trie, key, word, 0);
         return mixed || _sideDiffers(trie, key, 1, holder);
     }
 
     /// @dev True when node `key` has a child on `side` whose subtree holds someone other than
     /// `holder`.
     function _sideDiffers(Trie storage trie, uint256 key, uint256 side, address holder) private view returns (bool) {
-        uint128 encoded = _child(trie, key, side);
-        if (encoded == 0) return false;
-        (uint128 network, uint8 length) = _split(key);
-        (uint128 childNetwork, uint8 childLength) = _decode(encoded, network, length, side);
-        (address childHolder, bool mixed) = _summary(trie, PrefixMath.key(childNetwork, childLength));
+        uint256 word = trie.links[key];
+        if (_half(word, key, side) == 0) return false;
+        (address childHolder, bool mixed) = _childSummary(trie, key, word, side);
         return mixed || childHolder != holder;
     }
 
@@ -354,21 +391,35 @@ library PrefixTrie {
     // --- encoding -------------------------------------------------------------------------
 
     function _child(Trie storage trie, uint256 key, uint256 side) private view returns (uint128) {
-        uint256 word = trie.links[key];
+        return _half(trie.links[key], key, side);
+    }
+
+    /// @dev The encoded child on `side` in the `links` word of node `key`.
+    function _half(uint256 word, uint256 key, uint256 side) private pure returns (uint128) {
         uint128 half = side == 0 ? uint128(word) : uint128(word >> 128);
         return key == _ROOT ? half : half & _CHILD_BITS;
     }
 
-    function _setChild(Trie storage trie, uint256 key, uint256 side, uint128 encoded) private {
+    /// @dev Sets the child on `side` of node `key`; `registered` says whether it is a registered
+    /// prefix (recorded for side 0 below the root).
+    function _setChild(Trie storage trie, uint256 key, uint256 side, uint128 encoded, bool registered) private {
         uint256 word = trie.links[key];
-        if (side == 0) {
-            trie.links[key] = (word & ~_LOW_HALF) | encoded;
+        if (key == _ROOT) {
+            // The root's children take whole halves, and it has no flags.
+            trie.links[key] = side == 0
+                ? (word & ~_LOW_HALF) | encoded
+                : (word & _LOW_HALF) | (uint256(encoded) << 128);
+        } else if (side == 0) {
+            uint256 kind = registered ? _ZERO_REGISTERED : 0;
+            trie.links[key] = (word & ~(_LOW_HALF)) | encoded | kind;
         } else {
-            // Below the root, an encoded child never reaches bit 127 of its half, where the flag
-            // is; the root's children take whole halves and it has no flag.
-            uint256 kept = key == _ROOT ? _LOW_HALF : _LOW_HALF | _MIXED;
-            trie.links[key] = (word & kept) | (uint256(encoded) << 128);
+            trie.links[key] = (word & (_LOW_HALF | _MIXED)) | (uint256(encoded) << 128);
         }
+    }
+
+    /// @dev The node `key` encoded as a child of a node of length `parentLength`.
+    function _relative(uint256 key, uint8 parentLength) private pure returns (uint128) {
+        return _encode(uint128(key >> 8), uint8(key), parentLength);
     }
 
     /// @dev A child (`network`, `length`) relative to its parent's length `parentLength`.

@@ -9,31 +9,40 @@ import { importHolder, type ImportEntry } from "./table";
 
 /** Gas of one allocateBatch, as a function of what each entry makes the registry do. */
 export interface GasModel {
-  /** Per transaction: intrinsic gas, role check, first writes of the count and length bitmap. */
+  /** Per transaction: intrinsic gas, role check, first reads of the registry's words. */
   perTransaction: number;
-  /** Per entry: the new slot, the event, calldata, the checks. */
+  /**
+   * Per entry: its record and, most of the time, the branch node where it parts from its nearest
+   * neighbour in the registry's tree (a new slot each), the parent's links, the event, calldata.
+   */
   perEntry: number;
-  /** Per length the parent search probes (a cold storage read each). */
+  /**
+   * Per length in use below the entry: the search for the node to hang it under probes the
+   * lengths at which nodes exist (registered prefixes and branch nodes), a cold read or two each,
+   * until it finds one containing the entry. Counted over the registered lengths below the entry,
+   * an upper bound in a sparse registry; a dense one stops sooner.
+   */
   perProbe: number;
   /** Per entry whose holder the transaction has not read yet. */
   perHolder: number;
-  /** Per entry that has a parent (its count of sub-prefixes is updated). */
+  /** Per entry that has a registered parent: the parent's links, and its summary turned mixed. */
   perParent: number;
-  /** Per entry at a length no prefix used before: the registry's per-length count is a new slot. */
+  /** Per entry at a length no prefix used before: a bit of the registry's length bitmap. */
   perNewLength: number;
 }
 
 /**
- * Calibrated on anvil and Hardhat against the receipts of the full table, with headroom: a batch's
- * real gas stays below its estimate (the import checks every receipt).
+ * Calibrated on Hardhat against receipts of samples of the table (sparse: the worst case, ~112k
+ * gas per prefix in a batch of 100 random IPv4 rows), with headroom: a batch's real gas stays below
+ * its estimate (the import checks every receipt).
  */
 export const DEFAULT_GAS_MODEL: GasModel = {
   perTransaction: 90_000,
-  perEntry: 34_000,
-  perProbe: 2_350,
+  perEntry: 62_000,
+  perProbe: 3_500,
   perHolder: 2_700,
-  perParent: 6_000,
-  perNewLength: 27_000,
+  perParent: 28_000,
+  perNewLength: 3_000,
 };
 
 export interface PlanOptions {

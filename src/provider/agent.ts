@@ -37,6 +37,9 @@ function ruleText(rule: FlowRule): string {
   return `${rule.family} ${rule.source} → ${rule.destination} ${actionText(rule.action)}${which}`;
 }
 
+/** `IProviderServiceContract.AcknowledgementSkipReason`, as the journal says it. */
+const ACK_SKIP_REASONS = ["the request does not exist", "it is no longer pending", "its deadline passed"];
+
 export interface ProviderAgentOptions {
   /** The market, acting as the provider. */
   market: MarketClient;
@@ -531,18 +534,33 @@ export class ProviderAgent {
         batch.length === 1
           ? await this.market.acknowledge(this.service, batch[0])
           : await this.market.acknowledgeBatch(this.service, batch);
+      const skipped: { id: bigint; reason: string }[] = [];
       this.store.atomically(() => {
         for (const log of receipt.logs) {
           const parsed = parseServiceLog(log);
+          if (parsed?.name === "AcknowledgementSkipped") {
+            skipped.push({ id: parsed.args.requestId as bigint, reason: ACK_SKIP_REASONS[Number(parsed.args.reason)] });
+          }
           if (parsed?.name !== "MitigationAcknowledged") continue;
           const id = parsed.args.requestId as bigint;
           this.activate(this.store.request(id)!, Number(parsed.args.startedAt), Number(parsed.args.endsAt));
           this.store.journal("acknowledged", `tx ${receipt.hash}, block ${receipt.blockNumber}`, id);
         }
       });
+      const acknowledged = batch.filter((id) => !skipped.some((s) => s.id === id));
       this.progress(
-        `acknowledged ${batch.map(formatRequestId).join(", ")} in one transaction (${receipt.gasUsed.toLocaleString("en-US")} gas)`,
+        `acknowledged ${acknowledged.map(formatRequestId).join(", ")} in one transaction (${receipt.gasUsed.toLocaleString("en-US")} gas)`,
       );
+      // A request answered or expired while the batch was in flight was skipped: follow the chain.
+      for (const { id, reason } of skipped) {
+        const request = this.store.request(id)!;
+        const onChain = await this.market.getRequest(this.service, id);
+        this.store.atomically(() => {
+          this.store.journal("skipped", `acknowledgement skipped: ${reason}`, id);
+          this.reconcileOne(request, onChain.status, onChain.startedAt, onChain.endsAt);
+        });
+        this.progress(`acknowledgement of ${formatRequestId(id)} skipped: ${reason}`);
+      }
     }
   }
 

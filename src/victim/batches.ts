@@ -1,7 +1,7 @@
 /**
  * Splitting a purchase into request transactions that each stay under a gas limit. One
  * `requestMany` carries any number of orders, but its gas grows with them (about 100,000 per
- * order, docs/gas-table.md) and a transaction must fit in a block (and, after EIP-7825, under
+ * order, docs/gas.md) and a transaction must fit in a block (and, after EIP-7825, under
  * 2^24 gas): a thousand orders take several transactions.
  */
 import { gasLimitFor } from "../clients/preflight";

@@ -260,6 +260,7 @@ export class MarketModel {
     p: RequestInput,
     chainHolds: boolean,
   ): { error: string } | { price: bigint } {
+    if (requester === service.provider) return { error: "ProviderServiceRequesterIsProvider" };
     const offering = service.offerings[p.offeringId];
     if (offering === undefined) return { error: "ProviderServiceUnknownOffering" };
     if (!offering.active) return { error: "ProviderServiceOfferingInactive" };
@@ -355,20 +356,31 @@ export class MarketModel {
     if (caller !== service.provider) return fail("ProviderServiceNotProvider");
     if (batch && ids.length === 0) return fail("ProviderServiceEmptyBatch");
     if (this.statusOf(caller) !== Status.Active) return fail("ProviderServiceInactiveParticipant");
-    const seen = new Set<bigint>();
+    // A single acknowledgement reverts on a request it cannot acknowledge; a batch skips it
+    // (AcknowledgementSkipped) and goes on with the rest.
+    const started = new Set<bigint>();
     let paid = 0n;
     for (const id of ids) {
       const found = this.pending(service, id);
-      if ("error" in found) return fail(found.error);
       // A duplicate in the batch finds the request already acknowledged.
-      if (seen.has(id)) return fail("ProviderServiceWrongStatus");
-      if (this.now > found.r.ackDeadline) return fail("ProviderServiceDeadlinePassed");
-      seen.add(id);
-      paid += found.r.price;
+      const error =
+        "error" in found
+          ? found.error
+          : started.has(id)
+            ? "ProviderServiceWrongStatus"
+            : this.now > found.r.ackDeadline
+              ? "ProviderServiceDeadlinePassed"
+              : undefined;
+      if (error !== undefined) {
+        if (!batch) return fail(error);
+        continue;
+      }
+      started.add(id);
+      paid += (found as { r: ModelRequest }).r.price;
     }
     return {
       apply: () => {
-        for (const id of ids) {
+        for (const id of started) {
           const r = service.requests.get(id)!;
           r.status = ReqStatus.Acknowledged;
           r.startedAt = this.now;

@@ -35,6 +35,13 @@ export enum RequestStatus {
   Withdrawn = 5,
 }
 
+/** `IProviderServiceContract.AcknowledgementSkipReason`. */
+export enum AckSkip {
+  UnknownRequest = 0,
+  NotPending = 1,
+  DeadlinePassed = 2,
+}
+
 const REQUEST_STATUSES: readonly RequestStatus[] = [
   RequestStatus.None,
   RequestStatus.Pending,
