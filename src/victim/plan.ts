@@ -4,7 +4,7 @@
  * with no registered prefix or no provider are reported, never dropped. The look-ups of one step
  * go out together (one round trip, or one JSON-RPC batch, rather than one per source).
  */
-import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
+import { priceOf, type MarketClient, type MitigationOrder, type OfferingInfo } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
@@ -36,6 +36,8 @@ export interface PlanOptions {
   exclude?: ReadonlySet<string>;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
+  /** Only offerings this accepts are bought (e.g. flow filtering only); all kinds by default. */
+  offeringFilter?: (offering: OfferingInfo) => boolean;
 }
 
 interface Candidate {
@@ -76,7 +78,7 @@ export async function planPurchases(
   for (const [a, asn] of asns.entries()) {
     const sources = sourcesByAsn.get(asn)!;
     const services = servicesOf[a].filter((s) => !options.exclude?.has(s));
-    const best = await cheapest(services, report.lifetime, market, offeringCache);
+    const best = await cheapest(services, report.lifetime, market, offeringCache, options.offeringFilter);
     if (!best) {
       const reason =
         services.length === 0
@@ -123,6 +125,7 @@ async function cheapest(
   duration: number,
   market: MarketClient,
   cache: Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>,
+  filter: (offering: OfferingInfo) => boolean = () => true,
 ): Promise<Candidate | undefined> {
   let best: Candidate | undefined;
   for (const service of services) {
@@ -132,7 +135,7 @@ async function cheapest(
       cache.set(service, offerings);
     }
     for (const o of offerings) {
-      if (!o.active || o.maxDuration < duration) continue;
+      if (!o.active || o.maxDuration < duration || !filter(o)) continue;
       const price = priceOf(o.pricePerHour, duration);
       if (!best || price < best.price) best = { service, offeringId: o.id, price };
     }
