@@ -80,6 +80,8 @@ export interface MitigationOptions {
   retention: number;
   /** The client's aliases (data channel) → prefixes; throws DotsError for an unknown alias. */
   resolveAliases: (client: string, names: readonly string[]) => Prefix[];
+  /** Called once a mitigation's purchases are on chain (the data channel buys its waiting ACLs). */
+  onStarted?: (mitigation: Mitigation) => Promise<void>;
   now?: () => number;
   onProgress?: (line: string) => void;
 }
@@ -258,6 +260,9 @@ export class Mitigations {
     mitigation.purchase = purchase;
     mitigation.deferred = false;
     purchase.onChange(() => this.update(mitigation));
+    await this.options.onStarted?.(mitigation).catch((error: unknown) => {
+      this.progress(`${mitigation.client} mid ${mitigation.mid}: ${(error as Error).message}`);
+    });
   }
 
   /** The signal channel of `client` was lost: start the mitigations that waited for it. */
