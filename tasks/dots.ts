@@ -1,4 +1,4 @@
-/** `npx hardhat dots-gateway --config gateway.json`: a DOTS server in front of the victim side. */
+/** `npx hardhat dots-gateway --gateway-config gateway.json`: a DOTS server in front of the victim side. */
 import { NonceManager, getAddress } from "ethers";
 import path from "node:path";
 import { task, types } from "hardhat/config";
@@ -16,11 +16,11 @@ function stamp(line: string): void {
 }
 
 task("dots-gateway", "Runs the DOTS gateway (RFC 9132 signal channel, RFC 8783 data channel) until SIGINT/SIGTERM")
-  .addOptionalParam("config", "The gateway's configuration file (JSON)", undefined, types.string)
-  .setAction(async (args: { config?: string }, hre) => {
+  .addOptionalParam("gatewayConfig", "The gateway's configuration file (JSON)", undefined, types.string)
+  .setAction(async (args: { gatewayConfig?: string }, hre) => {
     try {
-      if (args.config === undefined) throw new OperatorError("--config is required.");
-      const config = readGatewayConfig(args.config);
+      if (args.gatewayConfig === undefined) throw new OperatorError("--gateway-config is required.");
+      const config = readGatewayConfig(args.gatewayConfig);
       const signers = await hre.ethers.getSigners();
       const provider = hre.ethers.provider;
       const system = await loadDeployedSystem(provider, signers[0], {

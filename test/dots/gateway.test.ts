@@ -1,0 +1,200 @@
+/**
+ * The DOTS gateway end to end: Debian's coap-client-openssl, a DOTS client nobody here wrote,
+ * requests mitigation over coaps+tcp against anvil, observes the status as the provider agents
+ * acknowledge and report, and withdraws; the providers' FlowSpec rules are installed and removed
+ * accordingly. Bad messages get the RFC's codes and buy nothing. Skipped when coap-client-openssl
+ * is not installed (`apt-get install libcoap3-bin`; .ci/run installs it).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+
+import { encodeDots, fromJsonMapping, type DotsObject } from "../../src/dots/codec";
+import { anvilWallet } from "../helpers/anvil";
+import { coap, coapClientInstalled, Observer, startMarket, statusesIn, type Market } from "./helpers";
+
+const TARGET = "203.0.113.10/32";
+
+/** An RFC 9132 mitigation request with RFC 9244 top talkers: one source at Alpha, one at Gamma. */
+function request(target: string, talkers: string[] = ["198.51.100.23/32", "192.0.2.7/32"]): DotsObject {
+  return fromJsonMapping({
+    "ietf-dots-signal-channel:mitigation-scope": {
+      scope: [
+        {
+          "target-prefix": [target],
+          "target-protocol": [17],
+          lifetime: 3600,
+          "ietf-dots-telemetry:attack-detail": [
+            {
+              "vendor-id": 32473,
+              "attack-id": 77,
+              "top-talker": { talker: talkers.map((source) => ({ "source-prefix": source })) },
+            },
+          ],
+        },
+      ],
+    },
+  }) as DotsObject;
+}
+
+async function until(condition: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("DOTS gateway with coap-client-openssl", function () {
+  this.timeout(180_000);
+  let market: Market | null = null;
+  let dir: string;
+  const observers: Observer[] = [];
+
+  before(async function () {
+    if (!coapClientInstalled()) {
+      console.log("    (skipped: coap-client-openssl is not installed; apt-get install libcoap3-bin)");
+      this.skip();
+    }
+    dir = mkdtempSync(path.join(tmpdir(), "dots-"));
+    market = await startMarket(["alpha", "gamma"]);
+    if (!market) this.skip();
+  });
+
+  after(async () => {
+    for (const o of observers) o.stop();
+    await market?.stop();
+    if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function file(name: string, body: Buffer): string {
+    const full = path.join(dir, name);
+    writeFileSync(full, body);
+    return full;
+  }
+
+  /** What a refused request must leave alone: no transaction from the victim, the same balance. */
+  async function nothingBought<T>(action: () => Promise<T>): Promise<T> {
+    const { anvil, victim, system } = market!;
+    const nonce = await anvil.provider.getTransactionCount(victim);
+    const balance = await system.token.balanceOf(victim);
+    const result = await action();
+    expect(await anvil.provider.getTransactionCount(victim)).to.equal(nonce);
+    expect(await system.token.balanceOf(victim)).to.equal(balance);
+    return result;
+  }
+
+  it("buys near the reported sources, reports the status as providers acknowledge and report, and withdraws", async () => {
+    const m = market!;
+    const port = m.gateway.signalPort;
+    const body = file("request.cbor", encodeDots(request(TARGET)));
+    const before = await m.system.token.balanceOf(m.victim);
+
+    const put = await coap(port, "put", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk", ["-t", "271", "-f", body]);
+    expect(put.code, put.log).to.equal("2.01");
+    const [mitigation] = m.gateway.mitigations.list("example-hosting", "dz6pHjaADkaFTbjr0JGBpw", 100);
+    const services = mitigation.purchase!.purchases.map((p) => p.service);
+    expect(services).to.have.members([m.services.alpha, m.services.gamma]);
+    expect(await m.system.token.balanceOf(m.victim)).to.be.below(before);
+
+    const out = path.join(dir, "observe.cbor");
+    const observer = new Observer(port, "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "certificate", out);
+    observers.push(observer);
+    const seen = () => (existsSync(out) ? statusesIn(readFileSync(out)) : []);
+    await until(() => seen().length > 0, 20_000, "the observation's first response");
+    expect(seen()[0]).to.equal(1);
+
+    m.agents.alpha.start();
+    m.agents.gamma.start();
+    await until(async () => (await m.backends.alpha.list()).length === 1 && (await m.backends.gamma.list()).length === 1, 30_000, "rules at both providers");
+    expect((await m.backends.alpha.list())[0]).to.include({ source: "198.51.100.23/32", destination: TARGET });
+    expect((await m.backends.gamma.list())[0]).to.include({ source: "192.0.2.7/32", destination: TARGET });
+
+    // Alpha reports that the attack is being mitigated (DOTS status 2), with what it dropped.
+    const alpha = mitigation.purchase!.purchases.find((p) => p.service === m.services.alpha)!;
+    await until(() => alpha.state === "acknowledged", 20_000, "Alpha's acknowledgement seen by the gateway");
+    // Alpha is the scenario's second organisation: anvil account 3 + 1.
+    const alphaMarket = m.victimMarket.as(anvilWallet(m.anvil.provider, 4));
+    await alphaMarket.reportStatus(m.services.alpha, alpha.requestId, 2, 123_456n, 789n);
+    await until(() => seen().includes(2), 20_000, "status 2 observed");
+
+    const del = await coap(port, "delete", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk");
+    expect(del.code, del.log).to.equal("2.02");
+    await until(() => seen().at(-1) === 6, 30_000, "status 6 (terminated) observed");
+    expect(seen()).to.include(5);
+    expect(await m.backends.alpha.list()).to.deep.equal([]);
+    expect(await m.backends.gamma.list()).to.deep.equal([]);
+    for (const p of mitigation.purchase!.purchases) {
+      expect((await m.victimMarket.getRequest(p.service, p.requestId)).status).to.equal("withdrawn");
+    }
+    observer.stop();
+  });
+
+  describe("bad messages get the RFC's codes and buy nothing", () => {
+    before(async () => {
+      // An active request for the mid rules to conflict with, bought from the configured neighbours.
+      const neighbours = fromJsonMapping({
+        "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "target-prefix": ["203.0.113.20/32"], lifetime: 600 }] },
+      }) as DotsObject;
+      const put = await coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=50", "psk", [
+        "-t",
+        "271",
+        "-f",
+        file("neighbours.cbor", encodeDots(neighbours)),
+      ]);
+      expect(put.code, put.log).to.equal("2.01");
+    });
+
+    it("answers 4.15 to a body that is not application/dots+cbor", async () => {
+      const body = file("json.cbor", encodeDots(request(TARGET)));
+      const result = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=60", "psk", ["-t", "50", "-f", body]),
+      );
+      expect(result.code).to.equal("4.15");
+    });
+
+    it("answers 4.00 to an unknown comprehension-required key", async () => {
+      // {1: {2: [{6: ["203.0.113.30/32"], 0x1234: 1}]}}
+      const body = Buffer.concat([
+        Buffer.from("a101a10281a20681", "hex"),
+        Buffer.from([0x70]),
+        Buffer.from("203.0.113.30/32"),
+        Buffer.from("191234" + "01", "hex"),
+      ]);
+      const result = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=61", "psk", ["-t", "271", "-f", file("unknown.cbor", body)]),
+      );
+      expect(result.code, result.log).to.equal("4.00");
+    });
+
+    it("answers 4.09 to a mid that does not increase over the same targets", async () => {
+      const body = file("lower.cbor", encodeDots(request("203.0.113.20/32")));
+      const result = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=49", "psk", ["-t", "271", "-f", body]),
+      );
+      expect(result.code).to.equal("4.09");
+    });
+
+    it("answers 4.03 to a target the client does not hold", async () => {
+      const body = file("foreign.cbor", encodeDots(request("198.51.100.0/25")));
+      const result = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=70", "psk", ["-t", "271", "-f", body]),
+      );
+      expect(result.code).to.equal("4.03");
+    });
+
+    it("answers 4.01 to a certificate the CA did not sign, and refuses a wrong PSK at the handshake", async () => {
+      const body = file("rogue.cbor", encodeDots(request("203.0.113.40/32")));
+      const rogue = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c3/mid=1", "rogue", ["-t", "271", "-f", body, "-n"]),
+      );
+      expect(rogue.code).to.equal("4.01");
+      const wrong = await nothingBought(() =>
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c3/mid=1", "wrong-psk", ["-t", "271", "-f", body]),
+      );
+      expect(wrong.code).to.equal(undefined);
+      expect(wrong.log).to.match(/alert|handshake|closed/i);
+    });
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * The DOTS gateway against anvil: the demo's small Internet, provider agents with log back ends
+ * (their rule sets can be read), the gateway, and Debian's coap-client-openssl as the DOTS client.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { Decoder } from "cbor-x";
+
+import { LogBackend } from "../../src/backends/log";
+import { MarketClient } from "../../src/clients/market";
+import { RegistryClient } from "../../src/clients/registry";
+import { deploySystem, type System } from "../../src/deploy";
+import { parseGatewayConfig } from "../../src/dots/config";
+import { startGateway, type RunningGateway } from "../../src/dots/gateway";
+import { ProviderAgent } from "../../src/provider/agent";
+import { AgentStore } from "../../src/provider/store";
+import { buildSmallInternet, scenarioAccounts } from "../../src/scenario";
+import { anvilWallet, startTestAnvil, type TestAnvil } from "../helpers/anvil";
+
+export const FIXTURES = path.join(__dirname, "fixtures");
+export const COAP_CLIENT = "coap-client-openssl";
+export const PSK = { identity: "example-hosting", key: "dots-test-psk-0123456789" };
+
+export function coapClientInstalled(): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${COAP_CLIENT}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Market {
+  anvil: TestAnvil;
+  system: System;
+  services: Record<string, string>;
+  victim: string;
+  victimMarket: MarketClient;
+  registry: RegistryClient;
+  agents: Record<string, ProviderAgent>;
+  backends: Record<string, LogBackend>;
+  gateway: RunningGateway;
+  progress: string[];
+  stop(): Promise<void>;
+}
+
+/** anvil, the small Internet, provider agents for `providers` (not started), and the gateway. */
+export async function startMarket(providers: string[], anvilArgs: string[] = []): Promise<Market | null> {
+  const anvil = await startTestAnvil(20_000, anvilArgs);
+  if (!anvil) return null;
+  const stops: (() => Promise<void> | void)[] = [() => anvil.stop()];
+  try {
+    const wallets = Array.from({ length: 10 }, (_, i) => anvilWallet(anvil.provider, i));
+    const accounts = scenarioAccounts(wallets);
+    const registrars = await Promise.all(accounts.registrars.map((r) => r.getAddress()));
+    const system = await deploySystem(accounts.admin, { registrars });
+    const services = await buildSmallInternet(system, accounts);
+    const victim = await accounts.orgs.victim.getAddress();
+    const victimMarket = new MarketClient(system.directory, system.token, accounts.orgs.victim);
+    const registry = new RegistryClient(system.registry.connect(anvil.provider));
+    const agents: Record<string, ProviderAgent> = {};
+    const backends: Record<string, LogBackend> = {};
+    for (const key of providers) {
+      const signer = accounts.orgs[key];
+      backends[key] = new LogBackend();
+      agents[key] = new ProviderAgent({
+        market: new MarketClient(system.directory, system.token, signer),
+        registry: new RegistryClient(system.registry.connect(signer)),
+        provider: anvil.provider,
+        service: services[key],
+        store: new AgentStore(":memory:"),
+        backend: backends[key],
+        pollMs: 100,
+      });
+      stops.push(() => agents[key].stop());
+    }
+    const progress: string[] = [];
+    const config = parseGatewayConfig(
+      {
+        signal: { host: "127.0.0.1", port: 0 },
+        data: { host: "127.0.0.1", port: 0 },
+        tls: { cert: "server.crt", key: "server.key", ca: "ca.crt" },
+        clients: [
+          {
+            name: "example-hosting",
+            accounts: [victim],
+            psk: PSK,
+            certificate: { commonName: "cpe.example-hosting.net" },
+          },
+        ],
+        neighbours: [{ prefix: "203.0.113.0/24", sources: ["198.51.100.0/25", "192.0.2.0/25"] }],
+        lifetime: { default: 3600, max: 7200 },
+        pollMs: 100,
+      },
+      FIXTURES,
+    );
+    const gateway = await startGateway(
+      config,
+      { registry, markets: new Map([[victim, victimMarket]]), provider: anvil.provider },
+      (line) => progress.push(line),
+    );
+    stops.push(() => gateway.stop());
+    return {
+      anvil,
+      system,
+      services,
+      victim,
+      victimMarket,
+      registry,
+      agents,
+      backends,
+      gateway,
+      progress,
+      async stop() {
+        for (const stop of stops.reverse()) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop();
+    throw error;
+  }
+}
+
+export type Credentials = "psk" | "certificate" | "rogue" | "wrong-psk";
+
+function credentialArgs(credentials: Credentials): string[] {
+  const file = (name: string) => path.join(FIXTURES, name);
+  switch (credentials) {
+    case "psk":
+      return ["-u", PSK.identity, "-k", PSK.key];
+    case "wrong-psk":
+      return ["-u", PSK.identity, "-k", "not-the-key"];
+    case "certificate":
+      return ["-c", file("client.crt"), "-j", file("client.key"), "-C", file("ca.crt")];
+    case "rogue":
+      return ["-c", file("rogue.crt"), "-j", file("rogue.key"), "-C", file("ca.crt")];
+  }
+}
+
+export interface CoapResult {
+  /** The response code ("2.01"), or undefined when none came (e.g. the handshake failed). */
+  code?: string;
+  /** The payload(s) written to standard output. */
+  payload: Buffer;
+  log: string;
+}
+
+/** Runs coap-client-openssl once and reads the response code from its debug log (-v 7). */
+export function coapArgs(port: number, method: string, resource: string, credentials: Credentials, extra: string[] = []): string[] {
+  return [
+    "-v",
+    "7",
+    "-B",
+    "20",
+    ...credentialArgs(credentials),
+    "-m",
+    method,
+    ...extra,
+    `coaps+tcp://127.0.0.1:${port}/.well-known/dots/${resource}`,
+  ];
+}
+
+const RESPONSE_LINE = /\bc:([245]\.\d\d) i:/g;
+
+function responseCode(log: string): string | undefined {
+  const codes = [...log.matchAll(RESPONSE_LINE)].map((m) => m[1]);
+  return codes.find((c) => c !== "7.01");
+}
+
+export function coap(port: number, method: string, resource: string, credentials: Credentials, extra: string[] = []): Promise<CoapResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(COAP_CLIENT, coapArgs(port, method, resource, credentials, extra), { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    let log = "";
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", () => {
+      const stdout = Buffer.concat(out);
+      // The debug log goes to stdout as well when -o is not given: split it from the payload.
+      const text = stdout.toString("latin1");
+      resolve({ code: responseCode(log + text), payload: stdout, log: log + text });
+    });
+  });
+}
+
+/** An observer (GET with Observe) running in the background; `statuses()` decodes what it got. */
+export class Observer {
+  private readonly child: ChildProcess;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(port: number, resource: string, credentials: Credentials, outFile: string) {
+    this.child = spawn(
+      COAP_CLIENT,
+      ["-B", "120", "-s", "120", ...credentialArgs(credentials), "-o", outFile, "-m", "get", `coaps+tcp://127.0.0.1:${port}/.well-known/dots/${resource}`],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    this.child.stdout!.on("data", (chunk: Buffer) => this.chunks.push(chunk));
+    this.child.stderr!.on("data", () => undefined);
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+/** The mitigation statuses in a stream of DOTS CBOR bodies (coap-client writes them one after another). */
+export function statusesIn(bytes: Buffer): number[] {
+  if (bytes.length === 0) return [];
+  const statuses: number[] = [];
+  new Decoder({ mapsAsObjects: false, useRecords: false }).decodeMultiple(bytes, (value: unknown) => {
+    const scope = (value as Map<number, Map<number, Map<number, unknown>[]>>).get(1)?.get(2) ?? [];
+    for (const entry of scope) {
+      const status = entry.get(16);
+      if (typeof status === "number") statuses.push(status);
+    }
+  });
+  return statuses;
+}
