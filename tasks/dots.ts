@@ -31,9 +31,16 @@ task("dots-gateway", "Runs the DOTS gateway (RFC 9132 signal channel, RFC 8783 d
       for (const account of new Set(config.clients.flatMap((c) => c.accounts))) {
         const signer = signers.find((s) => getAddress(s.address) === account);
         if (!signer) throw new OperatorError(`${account} is not one of the accounts of network "${hre.network.name}".`);
-        markets.set(account, new MarketClient(system.directory, system.token, new PreflightSigner(new NonceManager(signer))));
+        markets.set(
+          account,
+          new MarketClient(system.directory, system.token, new PreflightSigner(new NonceManager(signer))),
+        );
       }
-      const gateway = await startGateway(config, { registry: new RegistryClient(system.registry), markets, provider }, stamp);
+      const gateway = await startGateway(
+        config,
+        { registry: new RegistryClient(system.registry), markets, provider },
+        stamp,
+      );
       const signal = await new Promise<string>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -159,7 +159,11 @@ export class MarketBridge implements MarketPort {
       },
     });
     const run = agent
-      .run({ target: text, lifetime: bought.order.lifetime, topTalkers: bought.order.sources.map((source) => ({ source })) })
+      .run({
+        target: text,
+        lifetime: bought.order.lifetime,
+        topTalkers: bought.order.sources.map((source) => ({ source })),
+      })
       .then((summary) => {
         for (const u of summary.unserved) bought.unserved.push(`${u.source}: ${u.reason}`);
       });
@@ -190,7 +194,8 @@ export class MarketBridge implements MarketPort {
     // again from there (events already applied are recognised and skipped).
     const from = p.blockNumber ?? 0;
     this.backfillFrom = Math.min(this.backfillFrom ?? from, from);
-    if (bought.withdrawing) this.progress(`${formatRequestId(p.requestId)} placed while withdrawing: withdrawn once acknowledged`);
+    if (bought.withdrawing)
+      this.progress(`${formatRequestId(p.requestId)} placed while withdrawing: withdrawn once acknowledged`);
     this.wake?.();
     bought.changed();
   }
@@ -203,7 +208,10 @@ export class MarketBridge implements MarketPort {
       this.progress(`withdrew ${formatRequestId(p.requestId)} at ${p.service}`);
     } catch (error) {
       const explained = toOperatorError(error);
-      if (explained.errorName === "ProviderServiceMitigationEnded" || explained.errorName === "ProviderServiceWrongStatus") {
+      if (
+        explained.errorName === "ProviderServiceMitigationEnded" ||
+        explained.errorName === "ProviderServiceWrongStatus"
+      ) {
         return;
       }
       this.progress(`withdrawal of ${formatRequestId(p.requestId)} failed: ${explained.message}`);

@@ -245,7 +245,8 @@ function prefixOf(text: string, name: string): Prefix {
 export function parseMitigationRequest(body: DotsObject, defaultLifetime: number): MitigationScope {
   const container = body["ietf-dots-signal-channel:mitigation-scope"];
   const extra = Object.keys(body).filter((k) => k !== "ietf-dots-signal-channel:mitigation-scope");
-  if (extra.length > 0) throw new DotsCodecError(`A mitigation request carries only a mitigation scope, not "${extra[0]}".`);
+  if (extra.length > 0)
+    throw new DotsCodecError(`A mitigation request carries only a mitigation scope, not "${extra[0]}".`);
   if (!isObject(container)) throw new DotsCodecError("The body has no ietf-dots-signal-channel:mitigation-scope map.");
   const scopes = container.scope;
   if (!Array.isArray(scopes) || scopes.length !== 1 || !isObject(scopes[0])) {
@@ -259,7 +260,9 @@ export function parseMitigationRequest(body: DotsObject, defaultLifetime: number
     if (!SCOPE_PARAMETERS.has(name)) throw new DotsCodecError(`"${name}" is not a parameter of a mitigation request.`);
   }
   if (scope["target-fqdn"] !== undefined || scope["target-uri"] !== undefined) {
-    throw new DotsCodecError("This server takes targets as target-prefix or alias-name, not target-fqdn or target-uri.");
+    throw new DotsCodecError(
+      "This server takes targets as target-prefix or alias-name, not target-fqdn or target-uri.",
+    );
   }
   const targets = strings(scope, "target-prefix").map((t) => prefixOf(t, "target-prefix"));
   const aliasNames = strings(scope, "alias-name");
@@ -273,8 +276,7 @@ export function parseMitigationRequest(body: DotsObject, defaultLifetime: number
     return { lower, upper };
   });
   const protocols = list(scope, "target-protocol").map((p) => whole(p, "target-protocol", 0, 255));
-  const lifetime =
-    scope.lifetime === undefined ? defaultLifetime : whole(scope.lifetime, "lifetime", -1, 0xffffffff);
+  const lifetime = scope.lifetime === undefined ? defaultLifetime : whole(scope.lifetime, "lifetime", -1, 0xffffffff);
   if (lifetime === 0) throw new DotsCodecError(`"lifetime" must be -1 (indefinite) or above 0, not 0.`);
   const trigger = scope["trigger-mitigation"];
   if (trigger !== undefined && typeof trigger !== "boolean") {

@@ -92,7 +92,9 @@ export function parseGatewayConfig(value: unknown, dir: string, origin = "the ga
     if (names.has(entry.name)) throw new OperatorError(`${origin}: the client name "${entry.name}" is used twice.`);
     names.add(entry.name);
     if (!entry.psk && !entry.certificate) {
-      throw new OperatorError(`${origin}: client "${entry.name}" has neither a psk nor a certificate to authenticate it.`);
+      throw new OperatorError(
+        `${origin}: client "${entry.name}" has neither a psk nor a certificate to authenticate it.`,
+      );
     }
     if (entry.psk) {
       if (identities.has(entry.psk.identity)) {
@@ -111,12 +113,18 @@ export function parseGatewayConfig(value: unknown, dir: string, origin = "the ga
     };
   });
   if (c.lifetime.default > c.lifetime.max) {
-    throw new OperatorError(`${origin}: the default lifetime ${c.lifetime.default} s is above the maximum ${c.lifetime.max} s.`);
+    throw new OperatorError(
+      `${origin}: the default lifetime ${c.lifetime.default} s is above the maximum ${c.lifetime.max} s.`,
+    );
   }
   return {
     signal: c.signal,
     data: c.data,
-    tls: { cert: read(c.tls.cert, "certificate"), key: read(c.tls.key, "private key"), ca: c.tls.ca ? read(c.tls.ca, "CA") : undefined },
+    tls: {
+      cert: read(c.tls.cert, "certificate"),
+      key: read(c.tls.key, "private key"),
+      ca: c.tls.ca ? read(c.tls.ca, "CA") : undefined,
+    },
     clients,
     neighbours: c.neighbours.map((n) => ({
       prefix: parsePrefix(n.prefix),

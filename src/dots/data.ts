@@ -78,7 +78,11 @@ function prefixList(value: unknown, what: string): Prefix[] {
     try {
       return parsePrefix(String(text), { allowAddress: true });
     } catch (error) {
-      return fail(400, "invalid-value", `"${what}" ${JSON.stringify(text)} is not a prefix: ${(error as Error).message}`);
+      return fail(
+        400,
+        "invalid-value",
+        `"${what}" ${JSON.stringify(text)} is not a prefix: ${(error as Error).message}`,
+      );
     }
   });
 }
@@ -86,7 +90,8 @@ function prefixList(value: unknown, what: string): Prefix[] {
 function network(matches: Record<string, unknown>, which: "source" | "destination"): string | undefined {
   for (const family of ["ipv4", "ipv6"] as const) {
     const m = matches[family];
-    if (isRecord(m) && typeof m[`${which}-${family}-network`] === "string") return m[`${which}-${family}-network`] as string;
+    if (isRecord(m) && typeof m[`${which}-${family}-network`] === "string")
+      return m[`${which}-${family}-network`] as string;
   }
   return undefined;
 }
@@ -102,9 +107,12 @@ export class DataServer {
   }
 
   listen(): Promise<number> {
-    const server = createServer(tlsServerOptions(this.options.tls, this.options.directory, this.pskIdentities), (req, res) => {
-      void this.serve(req, res);
-    });
+    const server = createServer(
+      tlsServerOptions(this.options.tls, this.options.directory, this.pskIdentities),
+      (req, res) => {
+        void this.serve(req, res);
+      },
+    );
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -128,7 +136,8 @@ export class DataServer {
     const data = this.clients.get(client);
     return names.flatMap((name) => {
       const alias = data?.aliases.get(name);
-      if (!alias) throw new DotsError(RESPONSE.badRequest, `There is no alias "${name}": register it on the data channel first.`);
+      if (!alias)
+        throw new DotsError(RESPONSE.badRequest, `There is no alias "${name}": register it on the data channel first.`);
       return alias.prefixes;
     });
   }
@@ -139,7 +148,9 @@ export class DataServer {
     if (!data) return;
     for (const acl of data.acls.values()) {
       if (acl.activation !== "activate-when-mitigating" || acl.purchases.length > 0) continue;
-      const drops = acl.drops.filter((d) => m.targets.some((t) => contains(t, d.destination) || contains(d.destination, t)));
+      const drops = acl.drops.filter((d) =>
+        m.targets.some((t) => contains(t, d.destination) || contains(d.destination, t)),
+      );
       if (drops.length > 0) await this.buyAcl(m.client, m.account, acl, drops);
     }
   }
@@ -174,13 +185,21 @@ export class DataServer {
       if (error instanceof RestconfError) {
         status = error.status;
         body = {
-          "ietf-restconf:errors": { error: [{ "error-type": "application", "error-tag": error.tag, "error-message": error.message }] },
+          "ietf-restconf:errors": {
+            error: [{ "error-type": "application", "error-tag": error.tag, "error-message": error.message }],
+          },
         };
       } else {
         status = 500;
         body = {
           "ietf-restconf:errors": {
-            error: [{ "error-type": "application", "error-tag": "operation-failed", "error-message": (error as Error).message }],
+            error: [
+              {
+                "error-type": "application",
+                "error-tag": "operation-failed",
+                "error-message": (error as Error).message,
+              },
+            ],
           },
         };
       }
@@ -195,19 +214,25 @@ export class DataServer {
 
   private async route(client: ClientEntry, method: string, url: string, json: unknown): Promise<[number, unknown?]> {
     if (!url.startsWith(ROOT)) fail(404, "invalid-value", `${url} is not a DOTS data channel resource.`);
-    const parts = url.slice(ROOT.length).split("/").filter((p) => p !== "");
+    const parts = url
+      .slice(ROOT.length)
+      .split("/")
+      .filter((p) => p !== "");
     if (parts.length === 0) {
       if (method !== "POST") fail(405, "operation-not-supported", "Register a client with POST.");
       const entry = isRecord(json) ? json["ietf-dots-data-channel:dots-client"] : undefined;
       const cuid = Array.isArray(entry) && isRecord(entry[0]) ? entry[0].cuid : undefined;
-      if (typeof cuid !== "string" || cuid === "") fail(400, "missing-attribute", "A registration carries dots-client with a cuid.");
-      if (this.clients.get(client.name)?.cuid === cuid) fail(409, "resource-denied", `cuid ${cuid} is already registered.`);
+      if (typeof cuid !== "string" || cuid === "")
+        fail(400, "missing-attribute", "A registration carries dots-client with a cuid.");
+      if (this.clients.get(client.name)?.cuid === cuid)
+        fail(409, "resource-denied", `cuid ${cuid} is already registered.`);
       this.clients.set(client.name, { cuid, aliases: new Map(), acls: new Map() });
       return [201];
     }
     const cuid = parts[0].startsWith("dots-client=") ? parts[0].slice("dots-client=".length) : undefined;
     const data = this.clients.get(client.name);
-    if (cuid === undefined || !data || data.cuid !== cuid) fail(404, "invalid-value", `No DOTS client ${parts[0]} is registered for ${client.name}.`);
+    if (cuid === undefined || !data || data.cuid !== cuid)
+      fail(404, "invalid-value", `No DOTS client ${parts[0]} is registered for ${client.name}.`);
     const [, collection, item] = parts;
     if (collection === undefined) {
       if (method === "DELETE") {
@@ -221,7 +246,12 @@ export class DataServer {
         await this.addAliases(client, data, json["ietf-dots-data-channel:aliases"]);
       } else if (json["ietf-dots-data-channel:acls"] !== undefined) {
         await this.addAcls(client, data, json["ietf-dots-data-channel:acls"]);
-      } else fail(400, "invalid-value", "The body carries neither ietf-dots-data-channel:aliases nor ietf-dots-data-channel:acls.");
+      } else
+        fail(
+          400,
+          "invalid-value",
+          "The body carries neither ietf-dots-data-channel:aliases nor ietf-dots-data-channel:acls.",
+        );
       return [201];
     }
     if (collection === "aliases") {
@@ -257,16 +287,26 @@ export class DataServer {
   /** Aliases name targets the client holds (RFC 8783 §7.1). */
   private async addAliases(client: ClientEntry, data: ClientData, value: unknown): Promise<void> {
     const list = isRecord(value) ? value.alias : undefined;
-    if (!Array.isArray(list) || list.length === 0) fail(400, "missing-attribute", "aliases carries a non-empty alias list.");
+    if (!Array.isArray(list) || list.length === 0)
+      fail(400, "missing-attribute", "aliases carries a non-empty alias list.");
     const aliases = list.map((entry): Alias => {
       if (!isRecord(entry) || typeof entry.name !== "string") fail(400, "missing-attribute", "Every alias has a name.");
       const prefixes = prefixList(entry["target-prefix"], "target-prefix");
-      if (prefixes.length === 0) fail(400, "missing-attribute", `Alias "${entry.name}" has no target-prefix (FQDN and URI targets are not served).`);
+      if (prefixes.length === 0)
+        fail(
+          400,
+          "missing-attribute",
+          `Alias "${entry.name}" has no target-prefix (FQDN and URI targets are not served).`,
+        );
       return { name: entry.name, prefixes, json: entry };
     });
     for (const alias of aliases) {
       if ((await this.options.market.holderOf(client.accounts, alias.prefixes)) === null) {
-        fail(403, "access-denied", `${client.name} does not hold ${alias.prefixes.map((p) => formatPrefix(p)).join(", ")} (alias "${alias.name}").`);
+        fail(
+          403,
+          "access-denied",
+          `${client.name} does not hold ${alias.prefixes.map((p) => formatPrefix(p)).join(", ")} (alias "${alias.name}").`,
+        );
       }
     }
     for (const alias of aliases) data.aliases.set(alias.name, alias);
@@ -290,7 +330,11 @@ export class DataServer {
         const destination = network(ace.matches, "destination");
         const source = network(ace.matches, "source");
         if (destination === undefined || source === undefined) {
-          fail(400, "invalid-value", `ACE "${String(ace.name)}" of "${entry.name}" needs a source and a destination network to be bought near its source.`);
+          fail(
+            400,
+            "invalid-value",
+            `ACE "${String(ace.name)}" of "${entry.name}" needs a source and a destination network to be bought near its source.`,
+          );
         }
         const [dst] = prefixList([destination], "destination network");
         prefixList([source], "source network");
@@ -304,9 +348,16 @@ export class DataServer {
     let account: string | null = null;
     for (const acl of acls) {
       if (acl.drops.length === 0) continue;
-      account = await this.options.market.holderOf(client.accounts, acl.drops.map((d) => d.destination));
+      account = await this.options.market.holderOf(
+        client.accounts,
+        acl.drops.map((d) => d.destination),
+      );
       if (account === null) {
-        fail(403, "access-denied", `${client.name} does not hold ${acl.drops.map((d) => formatPrefix(d.destination)).join(", ")} (ACL "${acl.name}").`);
+        fail(
+          403,
+          "access-denied",
+          `${client.name} does not hold ${acl.drops.map((d) => formatPrefix(d.destination)).join(", ")} (ACL "${acl.name}").`,
+        );
       }
     }
     for (const acl of acls) {

@@ -36,7 +36,9 @@ export async function startGateway(
   for (const client of config.clients) {
     for (const account of client.accounts) {
       if (!chain.markets.has(account)) {
-        throw new OperatorError(`Client "${client.name}" may buy for ${account}, but the gateway has no key for that account.`);
+        throw new OperatorError(
+          `Client "${client.name}" may buy for ${account}, but the gateway has no key for that account.`,
+        );
       }
     }
   }
@@ -52,7 +54,14 @@ export async function startGateway(
     onProgress,
   });
   const data = config.data
-    ? new DataServer({ ...config.data, tls: config.tls, directory, market: bridge, aclLifetime: config.aclLifetime, onProgress })
+    ? new DataServer({
+        ...config.data,
+        tls: config.tls,
+        directory,
+        market: bridge,
+        aclLifetime: config.aclLifetime,
+        onProgress,
+      })
     : undefined;
   const mitigations = new Mitigations(bridge, {
     defaultLifetime: config.lifetime.default,
@@ -60,7 +69,8 @@ export async function startGateway(
     retention: config.retention,
     resolveAliases: (client, names) => {
       if (names.length === 0) return [];
-      if (!data) throw new DotsError(RESPONSE.badRequest, "alias-name needs the data channel, which is not configured.");
+      if (!data)
+        throw new DotsError(RESPONSE.badRequest, "alias-name needs the data channel, which is not configured.");
       return data.resolveAliases(client, names);
     },
     onStarted: (m) => data?.mitigationStarted(m) ?? Promise.resolve(),

@@ -121,7 +121,8 @@ export function aggregateStatus(m: Pick<Mitigation, "purchase" | "withdrawnAt" |
   if (m.deferred) return MITIGATION_STATUS.triggeredOnSignalLoss;
   const purchases = m.purchase?.purchases ?? [];
   const served = purchases.filter((p) => p.state === "acknowledged" || p.state === "withdrawn");
-  const ended = (p: PurchaseView) => p.status === MITIGATION_STATUS.terminated || p.status === MITIGATION_STATUS.stopped;
+  const ended = (p: PurchaseView) =>
+    p.status === MITIGATION_STATUS.terminated || p.status === MITIGATION_STATUS.stopped;
   if (m.withdrawnAt !== undefined || m.replacedBy !== undefined) {
     const inForce = purchases.some((p) => p.state === "pending") || served.some((p) => !ended(p));
     return inForce ? MITIGATION_STATUS.clientWithdrawnTerminating : MITIGATION_STATUS.terminated;
@@ -176,7 +177,12 @@ export class Mitigations {
   }
 
   /** A PUT: creates (2.01), refreshes (2.04), or refuses with the RFC's code. */
-  async put(client: DotsClient, cuid: string, mid: number, scope: MitigationScope): Promise<Mitigation & { code: number }> {
+  async put(
+    client: DotsClient,
+    cuid: string,
+    mid: number,
+    scope: MitigationScope,
+  ): Promise<Mitigation & { code: number }> {
     const table = this.table(client.name, cuid);
     const targets = [...scope.targets, ...this.options.resolveAliases(client.name, scope.aliasNames)];
     const existing = table.get(mid);
@@ -273,7 +279,13 @@ export class Mitigations {
         if (!m.deferred || m.withdrawnAt !== undefined) continue;
         this.progress(`${client}: signal channel lost, triggering mid ${m.mid}`);
         try {
-          await this.start(m, this.market.sourcesFor(m.targets, m.scope.sources.map((s) => s.text)));
+          await this.start(
+            m,
+            this.market.sourcesFor(
+              m.targets,
+              m.scope.sources.map((s) => s.text),
+            ),
+          );
         } catch (error) {
           this.progress(`${client} mid ${m.mid}: could not trigger: ${(error as Error).message}`);
           m.deferred = false;

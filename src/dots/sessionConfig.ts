@@ -65,7 +65,11 @@ export class SessionConfigs {
     if (current && sid < current.sid) {
       throw new DotsError(code(4, 9), `sid ${sid} is below the current sid ${current.sid}: sid values increase.`);
     }
-    const next = { sid, mitigating: { ...(current?.mitigating ?? defaults(false)) }, idle: { ...(current?.idle ?? defaults(true)) } };
+    const next = {
+      sid,
+      mitigating: { ...(current?.mitigating ?? defaults(false)) },
+      idle: { ...(current?.idle ?? defaults(true)) },
+    };
     for (const [which, values] of [
       ["mitigating-config", next.mitigating],
       ["idle-config", next.idle],

@@ -9,7 +9,14 @@
 import { createServer, DEFAULT_CIPHERS, type Server, type TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 
-import { decodeDots, DotsCodecError, DOTS_CBOR_FORMAT, encodeDots, parseMitigationRequest, type DotsObject } from "./codec";
+import {
+  decodeDots,
+  DotsCodecError,
+  DOTS_CBOR_FORMAT,
+  encodeDots,
+  parseMitigationRequest,
+  type DotsObject,
+} from "./codec";
 import {
   codeText,
   CoapFormatError,
@@ -46,7 +53,11 @@ export interface TlsCredentials {
 }
 
 /** The TLS server options both channels share: mutual authentication by PSK or certificate. */
-export function tlsServerOptions(credentials: TlsCredentials, directory: ClientDirectory, pskIdentities: WeakMap<TLSSocket, string>) {
+export function tlsServerOptions(
+  credentials: TlsCredentials,
+  directory: ClientDirectory,
+  pskIdentities: WeakMap<TLSSocket, string>,
+) {
   return {
     cert: credentials.cert,
     key: credentials.key,
@@ -59,7 +70,9 @@ export function tlsServerOptions(credentials: TlsCredentials, directory: ClientD
       ? {
           // Node offers PSK in TLS 1.2 only: a PSK client negotiates 1.2, a certificate client 1.3.
           // Node's defaults end with !PSK, which would remove them whatever came before.
-          ciphers: `${DEFAULT_CIPHERS.split(":").filter((c) => c !== "!PSK").join(":")}:${PSK_CIPHERS}`,
+          ciphers: `${DEFAULT_CIPHERS.split(":")
+            .filter((c) => c !== "!PSK")
+            .join(":")}:${PSK_CIPHERS}`,
           pskCallback: (socket: TLSSocket, identity: string) => {
             const key = directory.pskKey(identity);
             if (key) pskIdentities.set(socket, identity);
@@ -71,7 +84,11 @@ export function tlsServerOptions(credentials: TlsCredentials, directory: ClientD
 }
 
 /** The configured client behind a TLS connection, or null when it did not authenticate. */
-export function identify(socket: TLSSocket, directory: ClientDirectory, pskIdentities: WeakMap<TLSSocket, string>): ClientEntry | null {
+export function identify(
+  socket: TLSSocket,
+  directory: ClientDirectory,
+  pskIdentities: WeakMap<TLSSocket, string>,
+): ClientEntry | null {
   const identity = pskIdentities.get(socket);
   if (identity !== undefined) return directory.byPsk(identity);
   if (!socket.authorized) return null;
@@ -139,7 +156,8 @@ class Session {
   }
 
   private onSignal(message: CoapMessage): void {
-    if (message.code === SIGNAL.ping) this.send({ code: SIGNAL.pong, token: message.token, options: [], payload: Buffer.alloc(0) });
+    if (message.code === SIGNAL.ping)
+      this.send({ code: SIGNAL.pong, token: message.token, options: [], payload: Buffer.alloc(0) });
     else if (message.code === SIGNAL.release) {
       this.released = true;
       this.socket.end();
@@ -186,10 +204,20 @@ function errorResponse(request: CoapMessage, error: unknown): CoapMessage {
     return { code: error.code, token: request.token, options: [], payload: Buffer.from(error.message, "utf8") };
   }
   if (error instanceof DotsCodecError) {
-    return { code: RESPONSE.badRequest, token: request.token, options: [], payload: Buffer.from(error.message, "utf8") };
+    return {
+      code: RESPONSE.badRequest,
+      token: request.token,
+      options: [],
+      payload: Buffer.from(error.message, "utf8"),
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { code: RESPONSE.internalServerError, token: request.token, options: [], payload: Buffer.from(message, "utf8") };
+  return {
+    code: RESPONSE.internalServerError,
+    token: request.token,
+    options: [],
+    payload: Buffer.from(message, "utf8"),
+  };
 }
 
 function pathParameter(segment: string | undefined, name: string): string | undefined {
@@ -278,16 +306,24 @@ export class SignalServer {
 
   private async handle(session: Session, request: CoapMessage): Promise<CoapMessage> {
     const critical = unknownCriticalOption(request);
-    if (critical !== undefined) throw new DotsError(RESPONSE.badOption, `Option ${critical} is critical and not understood.`);
+    if (critical !== undefined)
+      throw new DotsError(RESPONSE.badOption, `Option ${critical} is critical and not understood.`);
     const client = session.client;
     if (!client) {
-      throw new DotsError(RESPONSE.unauthorized, "The client did not authenticate: use a configured PSK identity or certificate.");
+      throw new DotsError(
+        RESPONSE.unauthorized,
+        "The client did not authenticate: use a configured PSK identity or certificate.",
+      );
     }
     const path = uriPath(request);
-    if (path[0] !== ".well-known" || path[1] !== "dots") throw new DotsError(RESPONSE.notFound, `/${path.join("/")} is not a DOTS resource.`);
+    if (path[0] !== ".well-known" || path[1] !== "dots")
+      throw new DotsError(RESPONSE.notFound, `/${path.join("/")} is not a DOTS resource.`);
     const accept = uintOptionOf(request, OPTION.accept);
     if (accept !== undefined && accept !== DOTS_CBOR_FORMAT) {
-      throw new DotsError(RESPONSE.notAcceptable, `Only application/dots+cbor (${DOTS_CBOR_FORMAT}) is served, not format ${accept}.`);
+      throw new DotsError(
+        RESPONSE.notAcceptable,
+        `Only application/dots+cbor (${DOTS_CBOR_FORMAT}) is served, not format ${accept}.`,
+      );
     }
     return this.route(session, client, request, path.slice(2));
   }
@@ -303,7 +339,12 @@ export class SignalServer {
     return decodeDots(request.payload);
   }
 
-  private async route(session: Session, client: ClientEntry, request: CoapMessage, path: string[]): Promise<CoapMessage> {
+  private async route(
+    session: Session,
+    client: ClientEntry,
+    request: CoapMessage,
+    path: string[],
+  ): Promise<CoapMessage> {
     const [resource, ...rest] = path;
     switch (resource) {
       case "mitigate":
@@ -311,12 +352,16 @@ export class SignalServer {
       case "config":
         return this.config(client, request, rest);
       case "hb":
-        if (request.code !== METHOD.PUT) throw new DotsError(RESPONSE.methodNotAllowed, "The heartbeat resource takes PUT.");
+        if (request.code !== METHOD.PUT)
+          throw new DotsError(RESPONSE.methodNotAllowed, "The heartbeat resource takes PUT.");
         {
           const body = this.body(request);
           const hb = body["ietf-dots-signal-channel:heartbeat"];
           if (hb === null || typeof hb !== "object" || Array.isArray(hb) || typeof hb["peer-hb-status"] !== "boolean") {
-            throw new DotsError(RESPONSE.badRequest, "A heartbeat carries ietf-dots-signal-channel:heartbeat with a peer-hb-status.");
+            throw new DotsError(
+              RESPONSE.badRequest,
+              "A heartbeat carries ietf-dots-signal-channel:heartbeat with a peer-hb-status.",
+            );
           }
         }
         return payloadResponse(request, RESPONSE.changed);
@@ -325,17 +370,24 @@ export class SignalServer {
     }
   }
 
-  private async mitigate(session: Session, client: ClientEntry, request: CoapMessage, path: string[]): Promise<CoapMessage> {
+  private async mitigate(
+    session: Session,
+    client: ClientEntry,
+    request: CoapMessage,
+    path: string[],
+  ): Promise<CoapMessage> {
     const cuid = pathParameter(path[0], "cuid");
     if (cuid === undefined || cuid === "") throw new DotsError(RESPONSE.badRequest, "The Uri-Path lacks cuid=….");
     const midText = pathParameter(path[1], "mid");
-    if (path[1] !== undefined && midText === undefined) throw new DotsError(RESPONSE.badRequest, `"${path[1]}" is not mid=….`);
+    if (path[1] !== undefined && midText === undefined)
+      throw new DotsError(RESPONSE.badRequest, `"${path[1]}" is not mid=….`);
     if (path.length > 2) throw new DotsError(RESPONSE.notFound, `/${path.join("/")} is not a mitigation resource.`);
     const mid = wholeParameter(midText, "mid");
     const { mitigations } = this.options;
     switch (request.code) {
       case METHOD.PUT: {
-        if (mid === undefined) throw new DotsError(RESPONSE.badRequest, "A mitigation request needs mid=… in its Uri-Path.");
+        if (mid === undefined)
+          throw new DotsError(RESPONSE.badRequest, "A mitigation request needs mid=… in its Uri-Path.");
         const scope = parseMitigationRequest(this.body(request), this.options.defaultLifetime);
         const result = await mitigations.put(client, cuid, mid, scope);
         const asked = scope.lifetime;
@@ -357,7 +409,9 @@ export class SignalServer {
             sequence: 2,
             stop: () => undefined,
           };
-          observation.stop = mitigations.observe(client.name, cuid, (m) => this.notify(session, request, observation, m));
+          observation.stop = mitigations.observe(client.name, cuid, (m) =>
+            this.notify(session, request, observation, m),
+          );
           session.observe(observation);
           extra.push({ number: OPTION.observe, value: uintOption(1) });
         } else if (observe === 1) {
@@ -376,7 +430,9 @@ export class SignalServer {
   }
 
   private scopes(list: Mitigation[]): DotsObject {
-    return { "ietf-dots-signal-channel:mitigation-scope": { scope: list.map((m) => this.options.mitigations.view(m)) } };
+    return {
+      "ietf-dots-signal-channel:mitigation-scope": { scope: list.map((m) => this.options.mitigations.view(m)) },
+    };
   }
 
   /** A notification carries only the mitigation that changed (RFC 9132 §4.4.2.1). */
@@ -392,12 +448,14 @@ export class SignalServer {
 
   private config(client: ClientEntry, request: CoapMessage, path: string[]): CoapMessage {
     const sid = wholeParameter(pathParameter(path[0], "sid"), "sid");
-    if (path[0] !== undefined && sid === undefined) throw new DotsError(RESPONSE.badRequest, `"${path[0]}" is not sid=….`);
+    if (path[0] !== undefined && sid === undefined)
+      throw new DotsError(RESPONSE.badRequest, `"${path[0]}" is not sid=….`);
     switch (request.code) {
       case METHOD.GET:
         return payloadResponse(request, RESPONSE.content, this.configs.view(client.name));
       case METHOD.PUT: {
-        if (sid === undefined) throw new DotsError(RESPONSE.badRequest, "A configuration request needs sid=… in its Uri-Path.");
+        if (sid === undefined)
+          throw new DotsError(RESPONSE.badRequest, "A configuration request needs sid=… in its Uri-Path.");
         const created = this.configs.put(client.name, sid, this.body(request));
         return payloadResponse(request, created ? RESPONSE.created : RESPONSE.changed);
       }

@@ -91,7 +91,12 @@ describe("DOTS gateway with coap-client-openssl", function () {
     const body = file("request.cbor", encodeDots(request(TARGET)));
     const before = await m.system.token.balanceOf(m.victim);
 
-    const put = await coap(port, "put", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk", ["-t", "271", "-f", body]);
+    const put = await coap(port, "put", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk", [
+      "-t",
+      "271",
+      "-f",
+      body,
+    ]);
     expect(put.code, put.log).to.equal("2.01");
     const [mitigation] = m.gateway.mitigations.list("example-hosting", "dz6pHjaADkaFTbjr0JGBpw", 100);
     const services = mitigation.purchase!.purchases.map((p) => p.service);
@@ -107,7 +112,11 @@ describe("DOTS gateway with coap-client-openssl", function () {
 
     m.agents.alpha.start();
     m.agents.gamma.start();
-    await until(async () => (await m.backends.alpha.list()).length === 1 && (await m.backends.gamma.list()).length === 1, 30_000, "rules at both providers");
+    await until(
+      async () => (await m.backends.alpha.list()).length === 1 && (await m.backends.gamma.list()).length === 1,
+      30_000,
+      "rules at both providers",
+    );
     expect((await m.backends.alpha.list())[0]).to.include({ source: "198.51.100.23/32", destination: TARGET });
     expect((await m.backends.gamma.list())[0]).to.include({ source: "192.0.2.7/32", destination: TARGET });
 
@@ -135,7 +144,9 @@ describe("DOTS gateway with coap-client-openssl", function () {
     before(async () => {
       // An active request for the mid rules to conflict with, bought from the configured neighbours.
       const neighbours = fromJsonMapping({
-        "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "target-prefix": ["203.0.113.20/32"], lifetime: 600 }] },
+        "ietf-dots-signal-channel:mitigation-scope": {
+          scope: [{ "target-prefix": ["203.0.113.20/32"], lifetime: 600 }],
+        },
       }) as DotsObject;
       const put = await coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=50", "psk", [
         "-t",
@@ -163,7 +174,12 @@ describe("DOTS gateway with coap-client-openssl", function () {
         Buffer.from("191234" + "01", "hex"),
       ]);
       const result = await nothingBought(() =>
-        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=61", "psk", ["-t", "271", "-f", file("unknown.cbor", body)]),
+        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=61", "psk", [
+          "-t",
+          "271",
+          "-f",
+          file("unknown.cbor", body),
+        ]),
       );
       expect(result.code, result.log).to.equal("4.00");
     });

@@ -146,7 +146,13 @@ export interface CoapResult {
 }
 
 /** Runs coap-client-openssl once and reads the response code from its debug log (-v 7). */
-export function coapArgs(port: number, method: string, resource: string, credentials: Credentials, extra: string[] = []): string[] {
+export function coapArgs(
+  port: number,
+  method: string,
+  resource: string,
+  credentials: Credentials,
+  extra: string[] = [],
+): string[] {
   return [
     "-v",
     "7",
@@ -167,9 +173,17 @@ function responseCode(log: string): string | undefined {
   return codes.find((c) => c !== "7.01");
 }
 
-export function coap(port: number, method: string, resource: string, credentials: Credentials, extra: string[] = []): Promise<CoapResult> {
+export function coap(
+  port: number,
+  method: string,
+  resource: string,
+  credentials: Credentials,
+  extra: string[] = [],
+): Promise<CoapResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(COAP_CLIENT, coapArgs(port, method, resource, credentials, extra), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(COAP_CLIENT, coapArgs(port, method, resource, credentials, extra), {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     let log = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -192,7 +206,18 @@ export class Observer {
   constructor(port: number, resource: string, credentials: Credentials, outFile: string) {
     this.child = spawn(
       COAP_CLIENT,
-      ["-B", "120", "-s", "120", ...credentialArgs(credentials), "-o", outFile, "-m", "get", `coaps+tcp://127.0.0.1:${port}/.well-known/dots/${resource}`],
+      [
+        "-B",
+        "120",
+        "-s",
+        "120",
+        ...credentialArgs(credentials),
+        "-o",
+        outFile,
+        "-m",
+        "get",
+        `coaps+tcp://127.0.0.1:${port}/.well-known/dots/${resource}`,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child.stdout!.on("data", (chunk: Buffer) => this.chunks.push(chunk));
