@@ -225,7 +225,9 @@ function strings(scope: DotsObject, name: string): string[] {
 
 function whole(value: DotsValue | undefined, name: string, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new DotsCodecError(`"${name}" must be a whole number from ${min} to ${max}, not ${String(value)}.`);
+    throw new DotsCodecError(
+      `"${name}" must be a whole number from ${min} to ${max}, not ${typeof value === "bigint" ? value : JSON.stringify(value)}.`,
+    );
   }
   return value;
 }

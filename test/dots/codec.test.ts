@@ -24,7 +24,7 @@ import {
   type MarketPurchase,
   type PurchaseView,
 } from "../../src/dots/mitigations";
-import { formatPrefix, parsePrefix } from "../../src/prefix";
+import { formatPrefix, parsePrefix, type Prefix } from "../../src/prefix";
 
 /** RFC 9132 §4.4.1's example mitigation request, in the JSON mapping. */
 const RFC9132_REQUEST_JSON = {
@@ -253,21 +253,20 @@ describe("CoAP over TCP framing (RFC 8323)", () => {
 class RecordingMarket implements MarketPort {
   orders: MarketOrder[] = [];
   holders = new Map<string, string[]>();
-  async holderOf(
-    accounts: readonly string[],
-    targets: readonly import("../../src/prefix").Prefix[],
-  ): Promise<string | null> {
-    return accounts.find((a) => targets.every((t) => (this.holders.get(a) ?? []).includes(formatPrefix(t)))) ?? null;
+  holderOf(accounts: readonly string[], targets: readonly Prefix[]): Promise<string | null> {
+    return Promise.resolve(
+      accounts.find((a) => targets.every((t) => (this.holders.get(a) ?? []).includes(formatPrefix(t)))) ?? null,
+    );
   }
   sourcesFor(_targets: unknown, reported: readonly string[]): string[] {
     return reported.length > 0 ? [...reported] : ["192.0.2.7"];
   }
-  async buy(order: MarketOrder): Promise<MarketPurchase> {
+  buy(order: MarketOrder): Promise<MarketPurchase> {
     this.orders.push(order);
     const purchases: PurchaseView[] = [
       { service: "0xs", requestId: BigInt(this.orders.length), state: "pending", bytesDropped: 0n, packetsDropped: 0n },
     ];
-    return { purchases, unserved: [], onChange: () => undefined, withdraw: async () => undefined };
+    return Promise.resolve({ purchases, unserved: [], onChange: () => undefined, withdraw: () => Promise.resolve() });
   }
 }
 
