@@ -139,8 +139,15 @@ export function aggregateStatus(m: Pick<Mitigation, "purchase" | "withdrawnAt" |
   return MITIGATION_STATUS.terminated;
 }
 
+/** Attack sources a client reported as RFC 9244 pre-or-ongoing-mitigation telemetry, per target. */
+interface Telemetry {
+  targets: Prefix[];
+  sources: string[];
+}
+
 export class Mitigations {
   private readonly byClient = new Map<string, Map<number, Mitigation>>();
+  private readonly telemetry = new Map<string, Map<number, Telemetry[]>>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly now: () => number;
   private readonly progress: (line: string) => void;
@@ -216,10 +223,7 @@ export class Mitigations {
         `${client.name} (${client.accounts.join(", ")}) does not hold ${targets.map((t) => formatPrefix(t)).join(", ")} on chain.`,
       );
     }
-    const sources = this.market.sourcesFor(
-      targets,
-      scope.sources.map((s) => s.text),
-    );
+    const sources = this.market.sourcesFor(targets, this.reportedSources(client.name, cuid, targets, scope));
     if (sources.length === 0) {
       throw new DotsError(
         RESPONSE.serviceUnavailable,
@@ -269,6 +273,46 @@ export class Mitigations {
     await this.options.onStarted?.(mitigation).catch((error: unknown) => {
       this.progress(`${mitigation.client} mid ${mitigation.mid}: ${(error as Error).message}`);
     });
+  }
+
+  /**
+   * Stores a telemetry PUT (RFC 9244 §8, /tm/cuid=…/tmid=…): its top talkers are the sources of
+   * later mitigation requests over the same targets that report none themselves. True if new.
+   */
+  putTelemetry(
+    client: string,
+    cuid: string,
+    tmid: number,
+    entries: { targets: Prefix[]; sources: { text: string }[] }[],
+  ): boolean {
+    const key = `${client}\n${cuid}`;
+    let table = this.telemetry.get(key);
+    if (!table) {
+      table = new Map();
+      this.telemetry.set(key, table);
+    }
+    const created = !table.has(tmid);
+    table.set(
+      tmid,
+      entries.map((e) => ({ targets: e.targets, sources: e.sources.map((s) => s.text) })),
+    );
+    return created;
+  }
+
+  deleteTelemetry(client: string, cuid: string, tmid: number | undefined): void {
+    const table = this.telemetry.get(`${client}\n${cuid}`);
+    if (tmid === undefined) table?.clear();
+    else if (!table?.delete(tmid)) throw new DotsError(RESPONSE.notFound, `There is no telemetry with tmid ${tmid}.`);
+  }
+
+  /** The request's own top talkers, else those of the client's telemetry over the same targets. */
+  private reportedSources(client: string, cuid: string, targets: readonly Prefix[], scope: MitigationScope): string[] {
+    if (scope.sources.length > 0) return scope.sources.map((s) => s.text);
+    const sources = new Set<string>();
+    for (const entries of this.telemetry.get(`${client}\n${cuid}`)?.values() ?? []) {
+      for (const e of entries) if (overlaps(e.targets, targets)) e.sources.forEach((s) => sources.add(s));
+    }
+    return [...sources];
   }
 
   /** The signal channel of `client` was lost: start the mitigations that waited for it. */

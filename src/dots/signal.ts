@@ -4,7 +4,8 @@
  * certificate signed by the configured CA; an unauthenticated one gets 4.01 for every request.
  *
  * Resources under /.well-known/dots: `mitigate/cuid=…/mid=…` (PUT, GET with Observe, DELETE),
- * `config[/sid=…]` (GET, PUT, DELETE), `hb` (PUT). CoAP Ping is answered with Pong.
+ * `config[/sid=…]` (GET, PUT, DELETE), `hb` (PUT), and RFC 9244's `tm/cuid=…/tmid=…` (PUT,
+ * DELETE) whose top talkers locate the attack for later requests. CoAP Ping is answered with Pong.
  */
 import { createServer, DEFAULT_CIPHERS, type Server, type TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
@@ -15,6 +16,7 @@ import {
   DOTS_CBOR_FORMAT,
   encodeDots,
   parseMitigationRequest,
+  telemetryTargetsAndSources,
   type DotsObject,
 } from "./codec";
 import {
@@ -351,6 +353,8 @@ export class SignalServer {
         return this.mitigate(session, client, request, rest);
       case "config":
         return this.config(client, request, rest);
+      case "tm":
+        return this.telemetry(client, request, rest);
       case "hb":
         if (request.code !== METHOD.PUT)
           throw new DotsError(RESPONSE.methodNotAllowed, "The heartbeat resource takes PUT.");
@@ -444,6 +448,31 @@ export class SignalServer {
         { number: OPTION.observe, value: uintOption(observation.sequence) },
       ]),
     );
+  }
+
+  /** Pre-or-ongoing-mitigation telemetry (RFC 9244 §8): PUT stores its top talkers, DELETE drops them. */
+  private telemetry(client: ClientEntry, request: CoapMessage, path: string[]): CoapMessage {
+    const cuid = pathParameter(path[0], "cuid");
+    if (cuid === undefined || cuid === "") throw new DotsError(RESPONSE.badRequest, "The Uri-Path lacks cuid=….");
+    const tmid = wholeParameter(pathParameter(path[1], "tmid"), "tmid");
+    switch (request.code) {
+      case METHOD.PUT: {
+        if (tmid === undefined)
+          throw new DotsError(RESPONSE.badRequest, "A telemetry PUT needs tmid=… in its Uri-Path.");
+        const created = this.options.mitigations.putTelemetry(
+          client.name,
+          cuid,
+          tmid,
+          telemetryTargetsAndSources(this.body(request)),
+        );
+        return payloadResponse(request, created ? RESPONSE.created : RESPONSE.changed);
+      }
+      case METHOD.DELETE:
+        this.options.mitigations.deleteTelemetry(client.name, cuid, tmid);
+        return payloadResponse(request, RESPONSE.deleted);
+      default:
+        throw new DotsError(RESPONSE.methodNotAllowed, "The telemetry resource takes PUT and DELETE here.");
+    }
   }
 
   private config(client: ClientEntry, request: CoapMessage, path: string[]): CoapMessage {

@@ -6,13 +6,14 @@
  * is not installed (`apt-get install libcoap3-bin`; .ci/run installs it).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 
 import { encodeDots, fromJsonMapping, type DotsObject } from "../../src/dots/codec";
-import { anvilWallet } from "../helpers/anvil";
-import { coap, coapClientInstalled, Observer, startMarket, statusesIn, type Market } from "./helpers";
+import { formatPrefix } from "../../src/prefix";
+import { coap, coapClientInstalled, FIXTURES, Observer, startMarket, statusesIn, type Market } from "./helpers";
 
 const TARGET = "203.0.113.10/32";
 
@@ -49,6 +50,7 @@ async function until(condition: () => Promise<boolean> | boolean, ms: number, wh
 describe("DOTS gateway with coap-client-openssl", function () {
   this.timeout(180_000);
   let market: Market | null = null;
+  const cleanup: (() => Promise<void> | void)[] = [];
   let dir: string;
   const observers: Observer[] = [];
 
@@ -58,13 +60,13 @@ describe("DOTS gateway with coap-client-openssl", function () {
       this.skip();
     }
     dir = mkdtempSync(path.join(tmpdir(), "dots-"));
-    market = await startMarket(["alpha", "gamma"]);
+    market = await startMarket(["alpha", "gamma"], cleanup);
     if (!market) this.skip();
   });
 
   after(async () => {
     for (const o of observers) o.stop();
-    await market?.stop();
+    while (cleanup.length > 0) await cleanup.pop()!();
     if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -123,9 +125,7 @@ describe("DOTS gateway with coap-client-openssl", function () {
     // Alpha reports that the attack is being mitigated (DOTS status 2), with what it dropped.
     const alpha = mitigation.purchase!.purchases.find((p) => p.service === m.services.alpha)!;
     await until(() => alpha.state === "acknowledged", 20_000, "Alpha's acknowledgement seen by the gateway");
-    // Alpha is the scenario's second organisation: anvil account 3 + 1.
-    const alphaMarket = m.victimMarket.as(anvilWallet(m.anvil.provider, 4));
-    await alphaMarket.reportStatus(m.services.alpha, alpha.requestId, 2, 123_456n, 789n);
+    await m.providerMarkets.alpha.reportStatus(m.services.alpha, alpha.requestId, 2, 123_456n, 789n);
     await until(() => seen().includes(2), 20_000, "status 2 observed");
 
     const del = await coap(port, "delete", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk");
@@ -138,6 +138,154 @@ describe("DOTS gateway with coap-client-openssl", function () {
       expect((await m.victimMarket.getRequest(p.service, p.requestId)).status).to.equal("withdrawn");
     }
     observer.stop();
+  });
+
+  it("locates the attack from earlier RFC 9244 telemetry when the request reports no talkers", async () => {
+    const m = market!;
+    const telemetry = fromJsonMapping({
+      "ietf-dots-telemetry:telemetry": {
+        "pre-or-ongoing-mitigation": [
+          {
+            target: { "target-prefix": ["203.0.113.60/32"] },
+            "attack-detail": [
+              { "vendor-id": 1, "attack-id": 9, "top-talker": { talker: [{ "source-prefix": "192.0.2.9/32" }] } },
+            ],
+          },
+        ],
+      },
+    }) as DotsObject;
+    const tm = await coap(m.gateway.signalPort, "put", "tm/cuid=t1/tmid=1", "psk", [
+      "-t",
+      "271",
+      "-f",
+      file("tm.cbor", encodeDots(telemetry)),
+    ]);
+    expect(tm.code, tm.log).to.equal("2.01");
+    const bare = fromJsonMapping({
+      "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "target-prefix": ["203.0.113.60/32"], lifetime: 600 }] },
+    }) as DotsObject;
+    const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=t1/mid=1", "psk", [
+      "-t",
+      "271",
+      "-f",
+      file("bare.cbor", encodeDots(bare)),
+    ]);
+    expect(put.code, put.log).to.equal("2.01");
+    const [mitigation] = m.gateway.mitigations.list("example-hosting", "t1", 1);
+    // Only Gamma serves 192.0.2.9; the configured neighbours (Alpha's and Gamma's prefixes) are not used.
+    expect(mitigation.purchase!.purchases.map((p) => p.service)).to.deep.equal([m.services.gamma]);
+    const del = await coap(m.gateway.signalPort, "delete", "mitigate/cuid=t1/mid=1", "psk");
+    expect(del.code).to.equal("2.02");
+  });
+
+  describe("the data channel (RFC 8783)", () => {
+    const root = "/restconf/data/ietf-dots-data-channel:dots-data";
+    function rest(method: string, url: string, body?: unknown, credentials: "certificate" | "rogue" = "certificate") {
+      const key = credentials === "certificate" ? "client" : "rogue";
+      return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: "127.0.0.1",
+            port: market!.gateway.dataPort,
+            method,
+            path: url,
+            ca: readFileSync(path.join(FIXTURES, "ca.crt")),
+            cert: readFileSync(path.join(FIXTURES, `${key}.crt`)),
+            key: readFileSync(path.join(FIXTURES, `${key}.key`)),
+            headers: body === undefined ? {} : { "content-type": "application/yang-data+json" },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => (text += chunk));
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as unknown) : undefined }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body === undefined ? undefined : JSON.stringify(body));
+      });
+    }
+
+    it("registers an alias that the signal channel then uses as alias-name", async () => {
+      const m = market!;
+      expect((await rest("POST", root, { "ietf-dots-data-channel:dots-client": [{ cuid: "dc1" }] })).status).to.equal(
+        201,
+      );
+      const alias = {
+        name: "www",
+        "target-prefix": ["203.0.113.70/32"],
+        "target-protocol": [6],
+        "target-port-range": [{ "lower-port": 443 }],
+      };
+      expect(
+        (await rest("POST", `${root}/dots-client=dc1`, { "ietf-dots-data-channel:aliases": { alias: [alias] } }))
+          .status,
+      ).to.equal(201);
+      const listed = await rest("GET", `${root}/dots-client=dc1/aliases`);
+      expect(listed.json).to.deep.equal({ "ietf-dots-data-channel:aliases": { alias: [alias] } });
+      const request = fromJsonMapping({
+        "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "alias-name": ["www"], lifetime: 600 }] },
+      }) as DotsObject;
+      const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=dc1/mid=1", "certificate", [
+        "-t",
+        "271",
+        "-f",
+        file("alias.cbor", encodeDots(request)),
+      ]);
+      expect(put.code, put.log).to.equal("2.01");
+      const [mitigation] = m.gateway.mitigations.list("example-hosting", "dc1", 1);
+      expect(mitigation.targets.map((t) => formatPrefix(t))).to.deep.equal(["203.0.113.70/32"]);
+      expect((await coap(m.gateway.signalPort, "delete", "mitigate/cuid=dc1/mid=1", "certificate")).code).to.equal(
+        "2.02",
+      );
+    });
+
+    it("buys a drop-list ACL near its source from flow-filtering offerings only", async () => {
+      const m = market!;
+      // Beta sells rate limiting (8 MIT/h) cheaper than flow filtering (12 MIT/h): a drop rule must buy the latter.
+      const acl = {
+        name: "drop-beta",
+        type: "ipv4-acl-type",
+        "activation-type": "immediate",
+        aces: {
+          ace: [
+            {
+              name: "r1",
+              matches: {
+                ipv4: { "destination-ipv4-network": "203.0.113.80/32", "source-ipv4-network": "198.51.100.200/32" },
+              },
+              actions: { forwarding: "drop" },
+            },
+          ],
+        },
+      };
+      const created = await rest("POST", `${root}/dots-client=dc1`, { "ietf-dots-data-channel:acls": { acl: [acl] } });
+      expect(created.status, JSON.stringify(created.json)).to.equal(201);
+      const beta = m.victimMarket.service(m.services.beta, m.anvil.provider);
+      const [event] = await beta.queryFilter(beta.filters.MitigationRequested());
+      expect(Number(event.args.offeringId)).to.equal(1);
+      expect(event.args.requester).to.equal(m.victim);
+      expect(
+        formatPrefix({ network: event.args.target.network, length: Number(event.args.target.prefixLength) }),
+      ).to.equal("203.0.113.80/32");
+      expect((await rest("DELETE", `${root}/dots-client=dc1/acls/acl=drop-beta`)).status).to.equal(204);
+      expect((await rest("GET", `${root}/dots-client=dc1/acls/acl=drop-beta`)).status).to.equal(404);
+    });
+
+    it("refuses an alias the client does not hold (403) and an unknown certificate (401), buying nothing", async () => {
+      const held = await nothingBought(() =>
+        rest("POST", `${root}/dots-client=dc1`, {
+          "ietf-dots-data-channel:aliases": { alias: [{ name: "x", "target-prefix": ["198.51.100.0/25"] }] },
+        }),
+      );
+      expect(held.status).to.equal(403);
+      const rogue = await nothingBought(() =>
+        rest("POST", root, { "ietf-dots-data-channel:dots-client": [{ cuid: "r" }] }, "rogue"),
+      );
+      expect(rogue.status).to.equal(401);
+    });
   });
 
   describe("bad messages get the RFC's codes and buy nothing", () => {

@@ -38,17 +38,27 @@ export interface Market {
   victimMarket: MarketClient;
   registry: RegistryClient;
   agents: Record<string, ProviderAgent>;
+  /** Each provider's market client, the one its agent sends with (one nonce sequence per account). */
+  providerMarkets: Record<string, MarketClient>;
   backends: Record<string, LogBackend>;
   gateway: RunningGateway;
   progress: string[];
   stop(): Promise<void>;
 }
 
-/** anvil, the small Internet, provider agents for `providers` (not started), and the gateway. */
-export async function startMarket(providers: string[], anvilArgs: string[] = []): Promise<Market | null> {
-  const anvil = await startTestAnvil(20_000, anvilArgs);
+/**
+ * anvil, the small Internet, provider agents for `providers` (not started), and the gateway.
+ * Everything started is registered in `cleanup` at once, so a caller whose start-up times out
+ * can still stop it (run the functions last to first).
+ */
+export async function startMarket(
+  providers: string[],
+  cleanup: (() => Promise<void> | void)[] = [],
+): Promise<Market | null> {
+  const anvil = await startTestAnvil();
   if (!anvil) return null;
-  const stops: (() => Promise<void> | void)[] = [() => anvil.stop()];
+  const stops = cleanup;
+  stops.push(() => anvil.stop());
   try {
     const wallets = Array.from({ length: 10 }, (_, i) => anvilWallet(anvil.provider, i));
     const accounts = scenarioAccounts(wallets);
@@ -59,12 +69,14 @@ export async function startMarket(providers: string[], anvilArgs: string[] = [])
     const victimMarket = new MarketClient(system.directory, system.token, accounts.orgs.victim);
     const registry = new RegistryClient(system.registry.connect(anvil.provider));
     const agents: Record<string, ProviderAgent> = {};
+    const providerMarkets: Record<string, MarketClient> = {};
     const backends: Record<string, LogBackend> = {};
     for (const key of providers) {
       const signer = accounts.orgs[key];
       backends[key] = new LogBackend();
+      providerMarkets[key] = new MarketClient(system.directory, system.token, signer);
       agents[key] = new ProviderAgent({
-        market: new MarketClient(system.directory, system.token, signer),
+        market: providerMarkets[key],
         registry: new RegistryClient(system.registry.connect(signer)),
         provider: anvil.provider,
         service: services[key],
@@ -108,15 +120,16 @@ export async function startMarket(providers: string[], anvilArgs: string[] = [])
       victimMarket,
       registry,
       agents,
+      providerMarkets,
       backends,
       gateway,
       progress,
       async stop() {
-        for (const stop of stops.reverse()) await stop();
+        while (stops.length > 0) await stops.pop()!();
       },
     };
   } catch (error) {
-    for (const stop of stops.reverse()) await stop();
+    while (stops.length > 0) await stops.pop()!();
     throw error;
   }
 }
