@@ -208,12 +208,14 @@ export class Mitigations {
       return { ...existing, code: RESPONSE.changed };
     }
     const active = [...table.values()].filter((m) => m.withdrawnAt === undefined && m.replacedBy === undefined);
-    const newer = active.find((m) => m.mid > mid && overlaps(m.targets, targets));
+    // mid values increase: a request over targets that a higher mid (active or ended) covered is stale.
+    const newer = [...table.values()].find((m) => m.mid > mid && overlaps(m.targets, targets));
     if (newer) {
+      const isActive = active.includes(newer);
       throw new DotsError(
         RESPONSE.conflict,
-        `mid ${mid} is not above mid ${newer.mid}, an active request over the same targets: mid values increase.`,
-        conflictBody(newer, CONFLICT_STATUS.requestActive),
+        `mid ${mid} is not above mid ${newer.mid}, ${isActive ? "an active" : "an earlier"} request over the same targets: mid values increase.`,
+        conflictBody(newer, isActive ? CONFLICT_STATUS.requestActive : CONFLICT_STATUS.allRequestsInactive),
       );
     }
     const account = await this.market.holderOf(client.accounts, targets);

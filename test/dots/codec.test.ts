@@ -315,6 +315,14 @@ describe("DOTS mid rules (RFC 9132 §4.4.1)", () => {
     expect(market.orders).to.have.length(2);
   });
 
+  it("refuses a lower mid over the targets of a withdrawn request", async () => {
+    await mitigations.put(client, "u", 5, scope("203.0.113.10/32"));
+    await mitigations.delete("c", "u", 5);
+    const refused = await mitigations.put(client, "u", 4, scope("203.0.113.10/32")).catch((e: unknown) => e);
+    expect((refused as DotsError).code).to.equal(RESPONSE.conflict);
+    expect((await mitigations.put(client, "u", 6, scope("203.0.113.10/32"))).code).to.equal(RESPONSE.created);
+  });
+
   it("accepts a lower mid over other targets", async () => {
     await mitigations.put(client, "u", 5, scope("203.0.113.10/32"));
     expect((await mitigations.put(client, "u", 3, scope("203.0.113.99/32"))).code).to.equal(RESPONSE.created);
