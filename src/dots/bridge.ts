@@ -15,6 +15,7 @@ import { contains, formatPrefix, type Prefix } from "../prefix";
 import { VictimAgent, type Purchase } from "../victim/agent";
 import { RESPONSE } from "./coap";
 import { DotsError, type MarketOrder, type MarketPort, type MarketPurchase, type PurchaseView } from "./mitigations";
+import type { StoredPurchase } from "./store";
 
 /** Neighbours of an attacked prefix: where its attack traffic comes from when no telemetry says. */
 export interface Neighbourhood {
@@ -48,6 +49,8 @@ const TOPICS = FOLLOWED_EVENTS.map((name) => SERVICE_INTERFACE.getEvent(name).to
 interface LivePurchase extends PurchaseView {
   account: string;
   owner: BoughtMitigation;
+  /** A withdrawal was sent (or found unnecessary). */
+  withdrawSent?: boolean;
 }
 
 function key(service: string, requestId: bigint): string {
@@ -77,7 +80,9 @@ class BoughtMitigation implements MarketPurchase {
   async withdraw(): Promise<void> {
     this.withdrawing = true;
     this.abort.abort();
-    await Promise.all(this.purchases.filter((p) => p.state === "acknowledged").map((p) => this.bridge.withdraw(p)));
+    await Promise.all(
+      this.purchases.filter((p) => p.state === "acknowledged" && !p.withdrawSent).map((p) => this.bridge.withdraw(p)),
+    );
   }
 }
 
@@ -178,13 +183,23 @@ export class MarketBridge implements MarketPort {
     await Promise.race([requested, settled]);
   }
 
-  private track(bought: BoughtMitigation, p: Purchase): void {
+  resume(order: MarketOrder, purchases: readonly StoredPurchase[], withdrawing: boolean): MarketPurchase {
+    const bought = new BoughtMitigation(this, order);
+    bought.withdrawing = withdrawing;
+    // No victim agent follows them any more (nothing is bought elsewhere after a restart).
+    bought.abort.abort();
+    for (const p of purchases) this.track(bought, p);
+    return bought;
+  }
+
+  private track(bought: BoughtMitigation, p: Pick<Purchase, "service" | "requestId" | "blockNumber">): void {
     const live: LivePurchase = {
       service: p.service,
       requestId: p.requestId,
       state: "pending",
       bytesDropped: 0n,
       packetsDropped: 0n,
+      blockNumber: p.blockNumber,
       account: bought.order.account,
       owner: bought,
     };
@@ -202,6 +217,7 @@ export class MarketBridge implements MarketPort {
 
   /** Withdraws one purchase on chain; a mitigation that already ended needs nothing. */
   async withdraw(p: LivePurchase): Promise<void> {
+    p.withdrawSent = true;
     const market = this.options.markets.get(p.account)!;
     try {
       await market.withdraw(p.service, p.requestId);
@@ -266,6 +282,11 @@ export class MarketBridge implements MarketPort {
     const logs = await provider.getLogs({ address: addresses, topics: [TOPICS], fromBlock: from, toBlock: head });
     for (const log of logs) this.apply(log);
     this.cursor = head;
+    // Once every log is applied: a purchase acknowledged (and not already withdrawn) for a
+    // mitigation the client withdrew is withdrawn now.
+    for (const p of this.purchases.values()) {
+      if (p.owner.withdrawing && p.state === "acknowledged" && !p.withdrawSent) void this.withdraw(p);
+    }
   }
 
   private apply(log: Log): void {
@@ -280,7 +301,6 @@ export class MarketBridge implements MarketPort {
       case "MitigationAcknowledged":
         p.state = "acknowledged";
         p.startedAt = Number(parsed.args.startedAt);
-        if (p.owner.withdrawing) void this.withdraw(p);
         break;
       case "MitigationRejected":
         p.state = "rejected";

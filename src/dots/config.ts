@@ -45,6 +45,7 @@ const schema = z.strictObject({
   pollMs: z.number().int().min(10).default(500),
   maxPricePerOrder: z.string().optional(),
   retention: z.number().int().nonnegative().default(300),
+  db: z.string().default("dots-gateway.db"),
 });
 
 export interface ClientEntry extends DotsClient {
@@ -64,6 +65,8 @@ export interface GatewayConfig {
   pollMs: number;
   maxPricePerOrder?: bigint;
   retention: number;
+  /** The gateway's SQLite database (":memory:" keeps nothing across restarts). */
+  db: string;
 }
 
 function normaliseFingerprint(text: string): string {
@@ -139,6 +142,7 @@ export function parseGatewayConfig(value: unknown, dir: string, origin = "the ga
     pollMs: c.pollMs,
     maxPricePerOrder: c.maxPricePerOrder === undefined ? undefined : parseTokens(c.maxPricePerOrder),
     retention: c.retention,
+    db: c.db === ":memory:" ? c.db : path.resolve(dir, c.db),
   };
 }
 

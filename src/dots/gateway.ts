@@ -13,6 +13,7 @@ import { DataServer } from "./data";
 import { RESPONSE } from "./coap";
 import { DotsError, Mitigations } from "./mitigations";
 import { SignalServer } from "./signal";
+import { GatewayStore } from "./store";
 
 export interface GatewayChain {
   registry: RegistryClient;
@@ -63,7 +64,9 @@ export async function startGateway(
         onProgress,
       })
     : undefined;
+  const store = new GatewayStore(config.db);
   const mitigations = new Mitigations(bridge, {
+    store,
     defaultLifetime: config.lifetime.default,
     maxLifetime: config.lifetime.max,
     retention: config.retention,
@@ -84,6 +87,8 @@ export async function startGateway(
     defaultLifetime: config.lifetime.default,
     onProgress,
   });
+  const restored = mitigations.restore();
+  if (restored > 0) onProgress(`${restored} mitigation(s) restored from ${config.db}`);
   bridge.start();
   const signalPort = await signal.listen();
   const dataPort = await data?.listen();
@@ -100,6 +105,7 @@ export async function startGateway(
       await signal.close();
       await data?.close();
       await bridge.stop();
+      store.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { DotsObject } from "./codec";
 import type { MitigationScope } from "./codec";
 import { RESPONSE } from "./coap";
 import { CONFLICT_CAUSE, CONFLICT_STATUS, MITIGATION_STATUS } from "./keys";
+import type { GatewayStore, StoredPurchase } from "./store";
 
 /** A refusal the signal or data channel answers with `code` and a one-sentence diagnostic. */
 export class DotsError extends Error {
@@ -37,6 +38,8 @@ export interface PurchaseView {
   bytesDropped: bigint;
   packetsDropped: bigint;
   startedAt?: number;
+  /** The block of its request transaction. */
+  blockNumber?: number;
 }
 
 /** What the market bought for one mitigation; `onChange` fires on every change seen on chain. */
@@ -69,6 +72,8 @@ export interface MarketPort {
   sourcesFor(targets: readonly Prefix[], reported: readonly string[]): string[];
   /** Buys; resolves once the requests are on chain, rejects (DotsError) when nothing was bought. */
   buy(order: MarketOrder): Promise<MarketPurchase>;
+  /** Follows purchases made before a restart again (withdrawing them if `withdrawing`). */
+  resume(order: MarketOrder, purchases: readonly StoredPurchase[], withdrawing: boolean): MarketPurchase;
 }
 
 export interface MitigationOptions {
@@ -80,6 +85,8 @@ export interface MitigationOptions {
   retention: number;
   /** The client's aliases (data channel) → prefixes; throws DotsError for an unknown alias. */
   resolveAliases: (client: string, names: readonly string[]) => Prefix[];
+  /** Where mitigations and their purchases survive a restart; nothing is kept without one. */
+  store?: GatewayStore;
   /** Called once a mitigation's purchases are on chain (the data channel buys its waiting ACLs). */
   onStarted?: (mitigation: Mitigation) => Promise<void>;
   now?: () => number;
@@ -251,9 +258,11 @@ export class Mitigations {
     }
     mitigation.status = aggregateStatus(mitigation);
     table.set(mid, mitigation);
+    this.options.store?.save(mitigation);
     // A higher mid over the same targets replaces the older request (RFC 9132 §4.4.1).
     for (const older of active.filter((m) => m.mid < mid && overlaps(m.targets, targets))) {
       older.replacedBy = mid;
+      this.options.store?.save(older);
       this.progress(`${client.name} mid ${mid} replaces mid ${older.mid}: withdrawing it`);
       await older.purchase?.withdraw();
       this.update(older);
@@ -271,7 +280,7 @@ export class Mitigations {
     });
     mitigation.purchase = purchase;
     mitigation.deferred = false;
-    purchase.onChange(() => this.update(mitigation));
+    this.follow(mitigation, purchase);
     await this.options.onStarted?.(mitigation).catch((error: unknown) => {
       this.progress(`${mitigation.client} mid ${mitigation.mid}: ${(error as Error).message}`);
     });
@@ -317,6 +326,44 @@ export class Mitigations {
     return [...sources];
   }
 
+  private follow(mitigation: Mitigation, purchase: MarketPurchase): void {
+    let known = purchase.purchases.length;
+    purchase.onChange(() => {
+      // A purchase bought elsewhere after a refusal must survive a restart too.
+      if (purchase.purchases.length !== known) {
+        known = purchase.purchases.length;
+        this.options.store?.save(mitigation);
+      }
+      this.update(mitigation);
+    });
+  }
+
+  /** Takes back the mitigations of the store after a restart; returns how many. */
+  restore(): number {
+    const store = this.options.store;
+    if (!store) return 0;
+    store.prune(this.now() - this.options.retention);
+    const stored = store.load();
+    for (const s of stored) {
+      const { purchases, ...fields } = s;
+      const m: Mitigation = { ...fields, status: MITIGATION_STATUS.inProgress };
+      if (purchases.length > 0) {
+        const order = {
+          account: m.account,
+          targets: m.targets,
+          sources: [],
+          lifetime: m.lifetime,
+          label: `${m.client} mid ${m.mid}`,
+        };
+        m.purchase = this.market.resume(order, purchases, m.withdrawnAt !== undefined || m.replacedBy !== undefined);
+        this.follow(m, m.purchase);
+      }
+      m.status = aggregateStatus(m);
+      this.table(m.client, m.cuid).set(m.mid, m);
+    }
+    return stored.length;
+  }
+
   /** The signal channel of `client` was lost: start the mitigations that waited for it. */
   async signalLost(client: string): Promise<void> {
     for (const [key, table] of this.byClient) {
@@ -337,6 +384,7 @@ export class Mitigations {
           m.deferred = false;
           m.withdrawnAt = this.now();
         }
+        this.options.store?.save(m);
         this.update(m);
       }
     }
@@ -348,6 +396,8 @@ export class Mitigations {
     if (m.withdrawnAt !== undefined) return;
     m.withdrawnAt = this.now();
     m.deferred = false;
+    // Recorded before the withdrawal is sent: a restarted gateway withdraws what is still in force.
+    this.options.store?.save(m);
     await m.purchase?.withdraw();
     this.update(m);
   }

@@ -268,6 +268,9 @@ class RecordingMarket implements MarketPort {
     ];
     return Promise.resolve({ purchases, unserved: [], onChange: () => undefined, withdraw: () => Promise.resolve() });
   }
+  resume(): MarketPurchase {
+    throw new Error("nothing to resume");
+  }
 }
 
 describe("DOTS mid rules (RFC 9132 §4.4.1)", () => {

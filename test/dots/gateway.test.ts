@@ -178,6 +178,38 @@ describe("DOTS gateway with coap-client-openssl", function () {
     expect(del.code).to.equal("2.02");
   });
 
+  it("remembers its mitigations across a restart, and withdraws after it what a DELETE asks", async () => {
+    const m = market!;
+    const body = file("restart.cbor", encodeDots(request("203.0.113.90/32", ["198.51.100.24/32"])));
+    const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=r1/mid=1", "psk", ["-t", "271", "-f", body]);
+    expect(put.code, put.log).to.equal("2.01");
+    const [before] = m.gateway.mitigations.list("example-hosting", "r1", 1);
+    const [bought] = before.purchase!.purchases;
+    await until(() => bought.state === "acknowledged", 20_000, "Alpha's acknowledgement");
+
+    await m.restartGateway();
+    const [after] = m.gateway.mitigations.list("example-hosting", "r1", 1);
+    expect(after.purchase!.purchases.map((p) => p.requestId)).to.deep.equal([bought.requestId]);
+    await until(() => after.purchase!.purchases[0].state === "acknowledged", 20_000, "the acknowledgement read again");
+    const out = path.join(dir, "restart-get.cbor");
+    const get = await coap(m.gateway.signalPort, "get", "mitigate/cuid=r1/mid=1", "certificate", ["-o", out]);
+    expect(get.code, get.log).to.equal("2.05");
+    expect(statusesIn(readFileSync(out))).to.deep.equal([1]);
+
+    const del = await coap(m.gateway.signalPort, "delete", "mitigate/cuid=r1/mid=1", "psk");
+    expect(del.code).to.equal("2.02");
+    await until(
+      async () => (await m.victimMarket.getRequest(bought.service, bought.requestId)).status === "withdrawn",
+      20_000,
+      "the withdrawal on chain",
+    );
+    await until(
+      async () => !(await m.backends.alpha.list()).some((r) => r.destination === "203.0.113.90/32"),
+      20_000,
+      "Alpha's rule removed",
+    );
+  });
+
   describe("the data channel (RFC 8783)", () => {
     const root = "/restconf/data/ietf-dots-data-channel:dots-data";
     function rest(method: string, url: string, body?: unknown, credentials: "certificate" | "rogue" = "certificate") {

@@ -3,6 +3,8 @@
  * (their rule sets can be read), the gateway, and Debian's coap-client-openssl as the DOTS client.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { Decoder } from "cbor-x";
 
@@ -42,6 +44,8 @@ export interface Market {
   providerMarkets: Record<string, MarketClient>;
   backends: Record<string, LogBackend>;
   gateway: RunningGateway;
+  /** Stops the gateway and starts it again on the same database. */
+  restartGateway(): Promise<void>;
   progress: string[];
   stop(): Promise<void>;
 }
@@ -103,14 +107,16 @@ export async function startMarket(
         neighbours: [{ prefix: "203.0.113.0/24", sources: ["198.51.100.0/25", "192.0.2.0/25"] }],
         lifetime: { default: 3600, max: 7200 },
         pollMs: 100,
+        db: path.join(mkdtempSync(path.join(tmpdir(), "dots-gateway-")), "gateway.db"),
       },
       FIXTURES,
     );
-    const gateway = await startGateway(
-      config,
-      { registry, markets: new Map([[victim, victimMarket]]), provider: anvil.provider },
-      (line) => progress.push(line),
-    );
+    stops.push(() => rmSync(path.dirname(config.db), { recursive: true, force: true }));
+    const start = () =>
+      startGateway(config, { registry, markets: new Map([[victim, victimMarket]]), provider: anvil.provider }, (line) =>
+        progress.push(line),
+      );
+    let gateway = await start();
     stops.push(() => gateway.stop());
     return {
       anvil,
@@ -122,7 +128,13 @@ export async function startMarket(
       agents,
       providerMarkets,
       backends,
-      gateway,
+      get gateway() {
+        return gateway;
+      },
+      async restartGateway() {
+        await gateway.stop();
+        gateway = await start();
+      },
       progress,
       async stop() {
         while (stops.length > 0) await stops.pop()!();
