@@ -8,9 +8,9 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 
+import { closeServer, listen } from "../net";
 import { contains, formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import { RESPONSE } from "./coap";
 import type { ClientDirectory, ClientEntry } from "./config";
@@ -114,21 +114,14 @@ export class DataServer {
       },
     );
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off("error", reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+    return listen(server, this.options.port, this.options.host);
   }
 
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server, () => server.closeAllConnections());
   }
 
   /** The prefixes of a client's aliases (for the signal channel's alias-name). */

@@ -8,8 +8,8 @@
  * DELETE) whose top talkers locate the attack for later requests. CoAP Ping is answered with Pong.
  */
 import { createServer, DEFAULT_CIPHERS, type Server, type TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
 
+import { closeServer, listen } from "../net";
 import {
   decodeDots,
   DotsCodecError,
@@ -260,21 +260,14 @@ export class SignalServer {
     );
     server.on("tlsClientError", (error) => this.progress(`signal channel: TLS handshake failed: ${error.message}`));
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off("error", reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+    return listen(server, this.options.port, this.options.host);
   }
 
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    await closeServer(server, () => {
       for (const s of this.sessions) s.socket.destroy();
     });
   }

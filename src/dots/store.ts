@@ -5,11 +5,10 @@
  * withdrawal is sent). Aliases, ACLs, telemetry and session configuration are not kept: a client
  * registers them again.
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 
 import { formatPrefix, parsePrefix } from "../prefix";
+import { openDatabase } from "../sqlite";
 import type { MitigationScope } from "./codec";
 import type { Mitigation } from "./mitigations";
 
@@ -82,10 +81,7 @@ export class GatewayStore {
 
   /** Opens (or creates) the database at `file`; ":memory:" keeps nothing across restarts. */
   constructor(file: string) {
-    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
+    this.db = openDatabase(file);
     this.db.exec(SCHEMA);
   }
 

@@ -13,7 +13,17 @@ import { expect } from "chai";
 
 import { encodeDots, fromJsonMapping, type DotsObject } from "../../src/dots/codec";
 import { formatPrefix } from "../../src/prefix";
-import { coap, coapClientInstalled, FIXTURES, Observer, startMarket, statusesIn, type Market } from "./helpers";
+import { until } from "../agents/helpers";
+import {
+  coap,
+  coapClientInstalled,
+  FIXTURES,
+  Observer,
+  type Credentials,
+  startMarket,
+  statusesIn,
+  type Market,
+} from "./helpers";
 
 const TARGET = "203.0.113.10/32";
 
@@ -37,14 +47,6 @@ function request(target: string, talkers: string[] = ["198.51.100.23/32", "192.0
       ],
     },
   }) as DotsObject;
-}
-
-async function until(condition: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe("DOTS gateway with coap-client-openssl", function () {
@@ -76,6 +78,18 @@ describe("DOTS gateway with coap-client-openssl", function () {
     return full;
   }
 
+  /** PUTs `body` (CBOR, Content-Format 271) to `resource` with coap-client-openssl. */
+  function put(resource: string, body: DotsObject, credentials: Credentials = "psk", extra: string[] = []) {
+    const name = `${resource.replace(/[^\w]+/g, "_")}.cbor`;
+    return coap(market!.gateway.signalPort, "put", resource, credentials, [
+      "-t",
+      "271",
+      "-f",
+      file(name, encodeDots(body)),
+      ...extra,
+    ]);
+  }
+
   /** What a refused request must leave alone: no transaction from the victim, the same balance. */
   async function nothingBought<T>(action: () => Promise<T>): Promise<T> {
     const { anvil, victim, system } = market!;
@@ -90,16 +104,10 @@ describe("DOTS gateway with coap-client-openssl", function () {
   it("buys near the reported sources, reports the status as providers acknowledge and report, and withdraws", async () => {
     const m = market!;
     const port = m.gateway.signalPort;
-    const body = file("request.cbor", encodeDots(request(TARGET)));
     const before = await m.system.token.balanceOf(m.victim);
 
-    const put = await coap(port, "put", "mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", "psk", [
-      "-t",
-      "271",
-      "-f",
-      body,
-    ]);
-    expect(put.code, put.log).to.equal("2.01");
+    const created = await put("mitigate/cuid=dz6pHjaADkaFTbjr0JGBpw/mid=100", request(TARGET));
+    expect(created.code, created.log).to.equal("2.01");
     const [mitigation] = m.gateway.mitigations.list("example-hosting", "dz6pHjaADkaFTbjr0JGBpw", 100);
     const services = mitigation.purchase!.purchases.map((p) => p.service);
     expect(services).to.have.members([m.services.alpha, m.services.gamma]);
@@ -154,23 +162,13 @@ describe("DOTS gateway with coap-client-openssl", function () {
         ],
       },
     }) as DotsObject;
-    const tm = await coap(m.gateway.signalPort, "put", "tm/cuid=t1/tmid=1", "psk", [
-      "-t",
-      "271",
-      "-f",
-      file("tm.cbor", encodeDots(telemetry)),
-    ]);
+    const tm = await put("tm/cuid=t1/tmid=1", telemetry);
     expect(tm.code, tm.log).to.equal("2.01");
     const bare = fromJsonMapping({
       "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "target-prefix": ["203.0.113.60/32"], lifetime: 600 }] },
     }) as DotsObject;
-    const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=t1/mid=1", "psk", [
-      "-t",
-      "271",
-      "-f",
-      file("bare.cbor", encodeDots(bare)),
-    ]);
-    expect(put.code, put.log).to.equal("2.01");
+    const created = await put("mitigate/cuid=t1/mid=1", bare);
+    expect(created.code, created.log).to.equal("2.01");
     const [mitigation] = m.gateway.mitigations.list("example-hosting", "t1", 1);
     // Only Gamma serves 192.0.2.9; the configured neighbours (Alpha's and Gamma's prefixes) are not used.
     expect(mitigation.purchase!.purchases.map((p) => p.service)).to.deep.equal([m.services.gamma]);
@@ -180,9 +178,8 @@ describe("DOTS gateway with coap-client-openssl", function () {
 
   it("remembers its mitigations across a restart, and withdraws after it what a DELETE asks", async () => {
     const m = market!;
-    const body = file("restart.cbor", encodeDots(request("203.0.113.90/32", ["198.51.100.24/32"])));
-    const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=r1/mid=1", "psk", ["-t", "271", "-f", body]);
-    expect(put.code, put.log).to.equal("2.01");
+    const created = await put("mitigate/cuid=r1/mid=1", request("203.0.113.90/32", ["198.51.100.24/32"]));
+    expect(created.code, created.log).to.equal("2.01");
     const [before] = m.gateway.mitigations.list("example-hosting", "r1", 1);
     const [bought] = before.purchase!.purchases;
     await until(() => bought.state === "acknowledged", 20_000, "Alpha's acknowledgement");
@@ -260,13 +257,8 @@ describe("DOTS gateway with coap-client-openssl", function () {
       const request = fromJsonMapping({
         "ietf-dots-signal-channel:mitigation-scope": { scope: [{ "alias-name": ["www"], lifetime: 600 }] },
       }) as DotsObject;
-      const put = await coap(m.gateway.signalPort, "put", "mitigate/cuid=dc1/mid=1", "certificate", [
-        "-t",
-        "271",
-        "-f",
-        file("alias.cbor", encodeDots(request)),
-      ]);
-      expect(put.code, put.log).to.equal("2.01");
+      const created = await put("mitigate/cuid=dc1/mid=1", request, "certificate");
+      expect(created.code, created.log).to.equal("2.01");
       const [mitigation] = m.gateway.mitigations.list("example-hosting", "dc1", 1);
       expect(mitigation.targets.map((t) => formatPrefix(t))).to.deep.equal(["203.0.113.70/32"]);
       expect((await coap(m.gateway.signalPort, "delete", "mitigate/cuid=dc1/mid=1", "certificate")).code).to.equal(
@@ -328,13 +320,8 @@ describe("DOTS gateway with coap-client-openssl", function () {
           scope: [{ "target-prefix": ["203.0.113.20/32"], lifetime: 600 }],
         },
       }) as DotsObject;
-      const put = await coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=50", "psk", [
-        "-t",
-        "271",
-        "-f",
-        file("neighbours.cbor", encodeDots(neighbours)),
-      ]);
-      expect(put.code, put.log).to.equal("2.01");
+      const created = await put("mitigate/cuid=c2/mid=50", neighbours);
+      expect(created.code, created.log).to.equal("2.01");
     });
 
     it("answers 4.15 to a body that is not application/dots+cbor", async () => {
@@ -365,30 +352,20 @@ describe("DOTS gateway with coap-client-openssl", function () {
     });
 
     it("answers 4.09 to a mid that does not increase over the same targets", async () => {
-      const body = file("lower.cbor", encodeDots(request("203.0.113.20/32")));
-      const result = await nothingBought(() =>
-        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=49", "psk", ["-t", "271", "-f", body]),
-      );
+      const result = await nothingBought(() => put("mitigate/cuid=c2/mid=49", request("203.0.113.20/32")));
       expect(result.code).to.equal("4.09");
     });
 
     it("answers 4.03 to a target the client does not hold", async () => {
-      const body = file("foreign.cbor", encodeDots(request("198.51.100.0/25")));
-      const result = await nothingBought(() =>
-        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c2/mid=70", "psk", ["-t", "271", "-f", body]),
-      );
+      const result = await nothingBought(() => put("mitigate/cuid=c2/mid=70", request("198.51.100.0/25")));
       expect(result.code).to.equal("4.03");
     });
 
     it("answers 4.01 to a certificate the CA did not sign, and refuses a wrong PSK at the handshake", async () => {
-      const body = file("rogue.cbor", encodeDots(request("203.0.113.40/32")));
-      const rogue = await nothingBought(() =>
-        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c3/mid=1", "rogue", ["-t", "271", "-f", body, "-n"]),
-      );
+      const body = request("203.0.113.40/32");
+      const rogue = await nothingBought(() => put("mitigate/cuid=c3/mid=1", body, "rogue", ["-n"]));
       expect(rogue.code).to.equal("4.01");
-      const wrong = await nothingBought(() =>
-        coap(market!.gateway.signalPort, "put", "mitigate/cuid=c3/mid=1", "wrong-psk", ["-t", "271", "-f", body]),
-      );
+      const wrong = await nothingBought(() => put("mitigate/cuid=c3/mid=1", body, "wrong-psk"));
       expect(wrong.code).to.equal(undefined);
       expect(wrong.log).to.match(/alert|handshake|closed/i);
     });
