@@ -298,6 +298,39 @@ describe("DOTS gateway with coap-client-openssl", function () {
       expect((await rest("GET", `${root}/dots-client=dc1/acls/acl=drop-beta`)).status).to.equal(404);
     });
 
+    it("buys an activate-when-mitigating ACL only when a mitigation over its destination starts", async () => {
+      const m = market!;
+      const beta = m.victimMarket.service(m.services.beta, m.anvil.provider);
+      const requested = async () => (await beta.queryFilter(beta.filters.MitigationRequested())).length;
+      const before = await requested();
+      const acl = {
+        name: "when-mitigating",
+        type: "ipv4-acl-type",
+        aces: {
+          ace: [
+            {
+              name: "r1",
+              matches: {
+                ipv4: { "destination-ipv4-network": "203.0.113.85/32", "source-ipv4-network": "198.51.100.201/32" },
+              },
+              actions: { forwarding: "drop" },
+            },
+          ],
+        },
+      };
+      expect(
+        (await rest("POST", `${root}/dots-client=dc1`, { "ietf-dots-data-channel:acls": { acl: [acl] } })).status,
+      ).to.equal(201);
+      expect(await requested()).to.equal(before);
+      const created = await put(
+        "mitigate/cuid=dc1/mid=2",
+        request("203.0.113.85/32", ["192.0.2.10/32"]),
+        "certificate",
+      );
+      expect(created.code, created.log).to.equal("2.01");
+      await until(async () => (await requested()) === before + 1, 20_000, "the ACL bought from Beta");
+    });
+
     it("refuses an alias the client does not hold (403) and an unknown certificate (401), buying nothing", async () => {
       const held = await nothingBought(() =>
         rest("POST", `${root}/dots-client=dc1`, {

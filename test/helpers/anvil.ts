@@ -19,16 +19,16 @@ export interface TestAnvil {
 }
 
 /**
- * Starts anvil (automine unless `extraArgs` say otherwise, default mnemonic) on a free port and waits until it answers. Returns
+ * Starts anvil (automine, default mnemonic) on a free port and waits until it answers. Returns
  * null, after saying why, when the binary is missing: `npm ci` installs it.
  */
-export async function startTestAnvil(timeoutMs = 20_000, extraArgs: readonly string[] = []): Promise<TestAnvil | null> {
+export async function startTestAnvil(timeoutMs = 20_000): Promise<TestAnvil | null> {
   if (!existsSync(ANVIL_BIN)) {
     console.log(`    (skipped: no anvil binary at ${ANVIL_BIN}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
     return null;
   }
   const port = await freePort();
-  const child = spawn(ANVIL_BIN, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC, ...extraArgs], {
+  const child = spawn(ANVIL_BIN, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], {
     stdio: "ignore",
   });
   const network = Network.from(31337);
