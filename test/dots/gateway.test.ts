@@ -62,7 +62,17 @@ describe("DOTS gateway with coap-client-openssl", function () {
       this.skip();
     }
     dir = mkdtempSync(path.join(tmpdir(), "dots-"));
-    market = await startMarket(["alpha", "gamma"], cleanup);
+    // Our own deadline, below mocha's, so that a stalled start-up says where it stalled.
+    let step = "starting anvil";
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the market's start-up stalled after: ${step}`)), 150_000);
+    });
+    try {
+      market = await Promise.race([startMarket(["alpha", "gamma"], cleanup, (s) => (step = s)), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
     if (!market) this.skip();
   });
 

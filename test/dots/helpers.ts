@@ -51,6 +51,24 @@ export interface Market {
 }
 
 /**
+ * anvil on a free port, checked to be the one this process started: another developer's node may
+ * take the port between freePort() and anvil's bind, and answer in its place (our anvil then exits),
+ * which would send this test's transactions to a chain in use. Tries again on another port.
+ */
+async function startOwnAnvil(cleanup: (() => Promise<void> | void)[]): Promise<TestAnvil | null> {
+  for (let attempt = 1; ; attempt++) {
+    const anvil = await startTestAnvil();
+    if (!anvil) return null;
+    cleanup.push(() => anvil.stop());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fresh = anvil.process.exitCode === null && (await anvil.provider.getBlockNumber()) === 0;
+    if (fresh) return anvil;
+    anvil.stop();
+    if (attempt === 3) throw new Error(`port ${anvil.port}: the node answering is not the anvil this test started`);
+  }
+}
+
+/**
  * anvil, the small Internet, provider agents for `providers` (not started), and the gateway.
  * Everything started is registered in `cleanup` at once, so a caller whose start-up times out
  * can still stop it (run the functions last to first).
@@ -58,17 +76,19 @@ export interface Market {
 export async function startMarket(
   providers: string[],
   cleanup: (() => Promise<void> | void)[] = [],
+  onStep: (step: string) => void = () => undefined,
 ): Promise<Market | null> {
-  const anvil = await startTestAnvil();
+  const anvil = await startOwnAnvil(cleanup);
   if (!anvil) return null;
   const stops = cleanup;
-  stops.push(() => anvil.stop());
   try {
+    onStep(`anvil on port ${anvil.port}`);
     const wallets = Array.from({ length: 10 }, (_, i) => anvilWallet(anvil.provider, i));
     const accounts = scenarioAccounts(wallets);
     const registrars = await Promise.all(accounts.registrars.map((r) => r.getAddress()));
     const system = await deploySystem(accounts.admin, { registrars });
-    const services = await buildSmallInternet(system, accounts);
+    onStep("contracts deployed");
+    const services = await buildSmallInternet(system, accounts, (record) => onStep(record.step));
     const victim = await accounts.orgs.victim.getAddress();
     const victimMarket = new MarketClient(system.directory, system.token, accounts.orgs.victim);
     const registry = new RegistryClient(system.registry.connect(anvil.provider));
