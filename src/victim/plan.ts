@@ -73,12 +73,14 @@ export async function planPurchases(
   const offeringCache = new Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>();
   const distinct = [...new Set(servicesOf.flat())].filter((s) => !options.exclude?.has(s));
   const offerings = await Promise.all(distinct.map((service) => market.offerings(service)));
-  distinct.forEach((service, i) => offeringCache.set(service, offerings[i]));
+  // Every candidate service is read here, so the offering filter applies to all of them.
+  const accepted = options.offeringFilter ?? (() => true);
+  distinct.forEach((service, i) => offeringCache.set(service, offerings[i].filter(accepted)));
   const ordersByService = new Map<string, PlannedOrder>();
   for (const [a, asn] of asns.entries()) {
     const sources = sourcesByAsn.get(asn)!;
     const services = servicesOf[a].filter((s) => !options.exclude?.has(s));
-    const best = await cheapest(services, report.lifetime, market, offeringCache, options.offeringFilter);
+    const best = await cheapest(services, report.lifetime, market, offeringCache);
     if (!best) {
       const reason =
         services.length === 0
@@ -125,7 +127,6 @@ async function cheapest(
   duration: number,
   market: MarketClient,
   cache: Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>,
-  filter: (offering: OfferingInfo) => boolean = () => true,
 ): Promise<Candidate | undefined> {
   let best: Candidate | undefined;
   for (const service of services) {
@@ -135,7 +136,7 @@ async function cheapest(
       cache.set(service, offerings);
     }
     for (const o of offerings) {
-      if (!o.active || o.maxDuration < duration || !filter(o)) continue;
+      if (!o.active || o.maxDuration < duration) continue;
       const price = priceOf(o.pricePerHour, duration);
       if (!best || price < best.price) best = { service, offeringId: o.id, price };
     }
