@@ -1,5 +1,5 @@
-/** Local networking for the processes the project starts itself (anvil, gobgpd). */
-import { createServer } from "node:net";
+/** Local networking for the processes and servers the project starts itself (anvil, gobgpd, the DOTS gateway). */
+import { createServer, type AddressInfo, type Server } from "node:net";
 
 /** A TCP port on 127.0.0.1 that nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -11,5 +11,24 @@ export function freePort(): Promise<number> {
       const port = typeof address === "object" && address !== null ? address.port : 0;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** Starts `server` listening; resolves with its port (the one the system chose for port 0). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops listening and drops the open connections; resolves once the server has closed. */
+export function closeServer(server: Server, dropConnections: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    dropConnections();
   });
 }

@@ -9,7 +9,7 @@
 import type { Provider } from "ethers";
 
 import { ProviderServiceContract__factory } from "../../typechain-types";
-import type { MarketClient, RequestedEvent, RequestInfo } from "../clients/market";
+import type { MarketClient, OfferingInfo, RequestedEvent, RequestInfo } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { toOperatorError } from "../errors";
 import { formatRequestId, formatTokens } from "../format";
@@ -33,6 +33,8 @@ export interface Purchase {
   reasonCode?: number;
   /** Milliseconds from the report to this request's acknowledgement. */
   ackMs?: number;
+  /** The block of the request transaction. */
+  blockNumber?: number;
 }
 
 export interface VictimSummary {
@@ -76,7 +78,16 @@ export interface VictimAgentOptions {
   /** A name for a service in progress lines. */
   describeService?: (service: string) => string;
   onProgress?: (line: string) => void;
+  /** Called with the purchases of each request transaction as soon as it is mined. */
+  onRequested?: (purchases: readonly Purchase[]) => void;
+  /** Stops following, and buying elsewhere, once aborted; the requests stay on chain. */
+  signal?: AbortSignal;
+  /** Only offerings this accepts are bought (e.g. flow filtering for a drop-list); all by default. */
+  offeringFilter?: (offering: OfferingInfo) => boolean;
 }
+
+/** The options with no default. */
+type OptionalOptions = "maxPricePerOrder" | "onRequested" | "signal" | "offeringFilter";
 
 const REJECT_NAMES = ["unspecified", "capacity", "policy", "not verified", "sources not in its network"];
 
@@ -91,8 +102,8 @@ function requestKey(service: string, requestId: bigint): string {
 }
 
 export class VictimAgent {
-  private readonly options: Required<Omit<VictimAgentOptions, "maxPricePerOrder">> &
-    Pick<VictimAgentOptions, "maxPricePerOrder">;
+  private readonly options: Required<Omit<VictimAgentOptions, OptionalOptions>> &
+    Pick<VictimAgentOptions, OptionalOptions>;
 
   constructor(options: VictimAgentOptions) {
     this.options = {
@@ -142,6 +153,7 @@ export class VictimAgent {
         now: await this.chainNow(),
         exclude,
         maxPricePerOrder: this.options.maxPricePerOrder,
+        offeringFilter: this.options.offeringFilter,
       });
       for (const u of plan.unserved) {
         const before = history.get(u.source);
@@ -165,6 +177,7 @@ export class VictimAgent {
           this.progress(`not served: ${formatPrefix(s)}: ${reason}`);
         }
       }
+      const placed = purchases.length;
       for (const event of events) {
         scanned = Math.min(scanned, event.blockNumber - 1);
         const order = plan.orders.find((o) => o.service.toLowerCase() === event.service.toLowerCase())!;
@@ -177,8 +190,10 @@ export class VictimAgent {
           price: event.price,
           ackDeadline: event.ackDeadline,
           state: "pending",
+          blockNumber: event.blockNumber,
         });
       }
+      this.options.onRequested?.(purchases.slice(placed));
       this.progress(
         `requested from ${events.length} provider${events.length === 1 ? "" : "s"} in ` +
           `${transactions === 1 ? "one transaction" : `${transactions} transactions`} ` +
@@ -189,6 +204,10 @@ export class VictimAgent {
     await buy(report.topTalkers);
     const deadline = started + this.options.timeoutMs;
     while (purchases.some((p) => p.state === "pending")) {
+      if (this.options.signal?.aborted) {
+        this.progress("stopped following: requests still pending stay on chain");
+        break;
+      }
       if (Date.now() > deadline) {
         this.progress(`gave up following after ${this.options.timeoutMs} ms: requests still pending stay on chain`);
         break;
@@ -265,7 +284,7 @@ export class VictimAgent {
           if (talker) retry.push(talker);
         }
       }
-      if (retry.length > 0) await buy(retry);
+      if (retry.length > 0 && !this.options.signal?.aborted) await buy(retry);
       if (purchases.some((p) => p.state === "pending")) await sleep(this.options.pollMs);
     }
 

@@ -5,7 +5,7 @@
  * reported, never dropped. The look-ups of one step go out together (one round trip, or one
  * JSON-RPC batch, rather than one per source).
  */
-import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
+import { priceOf, type MarketClient, type MitigationOrder, type OfferingInfo } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { familyOf, formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
@@ -37,6 +37,8 @@ export interface PlanOptions {
   exclude?: ReadonlySet<string>;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
+  /** Only offerings this accepts are bought (e.g. flow filtering only); all kinds by default. */
+  offeringFilter?: (offering: OfferingInfo) => boolean;
 }
 
 interface Candidate {
@@ -86,7 +88,9 @@ export async function planPurchases(
   const offeringCache = new Map<string, Offerings>();
   const distinct = [...new Set(servicesOf.flat())].filter((s) => !options.exclude?.has(s));
   const offerings = await Promise.all(distinct.map((service) => market.offerings(service)));
-  distinct.forEach((service, i) => offeringCache.set(service, offerings[i]));
+  // Every candidate service is read here, so the offering filter applies to all of them.
+  const accepted = options.offeringFilter ?? (() => true);
+  distinct.forEach((service, i) => offeringCache.set(service, offerings[i].filter(accepted)));
   const ordersByService = new Map<string, PlannedOrder>();
   for (const [a, asn] of asns.entries()) {
     const sources = sourcesByAsn.get(asn)!;
