@@ -7,11 +7,10 @@
  * "rejecting", a pending report, a rule "installing"/"removing"), so a restarted agent knows what
  * may have happened and checks the chain or the back end before doing it again.
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 
 import type { FlowAction, FlowRule } from "../backends/types";
+import { openDatabase } from "../sqlite";
 
 /**
  * A request's life in the agent. received → accepted (rules wanted) → installed (rules in force)
@@ -191,12 +190,7 @@ export class AgentStore {
 
   /** Opens (or creates) the database at `file`; ":memory:" for tests. */
   constructor(file: string) {
-    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("foreign_keys = ON");
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(file, SCHEMA);
   }
 
   close(): void {

@@ -4,7 +4,7 @@
  * with no registered prefix or no provider are reported, never dropped. The look-ups of one step
  * go out together (one round trip, or one JSON-RPC batch, rather than one per source).
  */
-import { priceOf, type MarketClient, type MitigationOrder } from "../clients/market";
+import { priceOf, type MarketClient, type MitigationKindName, type MitigationOrder } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
@@ -19,6 +19,8 @@ export interface PlannedOrder extends MitigationOrder {
   /** The ASes this order covers. */
   asns: number[];
   price: bigint;
+  /** The offering's kind of mitigation. */
+  kind: MitigationKindName;
   sources: Prefix[];
 }
 
@@ -36,12 +38,15 @@ export interface PlanOptions {
   exclude?: ReadonlySet<string>;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
+  /** The kinds of mitigation that may be bought; any kind when undefined. */
+  kinds?: readonly MitigationKindName[];
 }
 
 interface Candidate {
   service: string;
   offeringId: number;
   price: bigint;
+  kind: MitigationKindName;
 }
 
 export async function planPurchases(
@@ -76,12 +81,13 @@ export async function planPurchases(
   for (const [a, asn] of asns.entries()) {
     const sources = sourcesByAsn.get(asn)!;
     const services = servicesOf[a].filter((s) => !options.exclude?.has(s));
-    const best = await cheapest(services, report.lifetime, market, offeringCache);
+    const best = await cheapest(services, report.lifetime, market, offeringCache, options.kinds);
     if (!best) {
       const reason =
         services.length === 0
           ? `no provider covers AS${asn}`
-          : `no offering of AS${asn}'s providers sells ${report.lifetime} s`;
+          : `no offering of AS${asn}'s providers sells ${report.lifetime} s` +
+            (options.kinds ? ` of an allowed kind (${options.kinds.join(", ")})` : "");
       for (const s of sources) unserved.push({ source: formatPrefix(s), originAsn: asn, reason });
       continue;
     }
@@ -110,6 +116,7 @@ export async function planPurchases(
         duration: report.lifetime,
         maxPrice: best.price,
         price: best.price,
+        kind: best.kind,
         ackDeadline: options.now + options.ackWindow,
         asns: [asn],
       });
@@ -123,6 +130,7 @@ async function cheapest(
   duration: number,
   market: MarketClient,
   cache: Map<string, Awaited<ReturnType<MarketClient["offerings"]>>>,
+  kinds: readonly MitigationKindName[] | undefined,
 ): Promise<Candidate | undefined> {
   let best: Candidate | undefined;
   for (const service of services) {
@@ -132,9 +140,9 @@ async function cheapest(
       cache.set(service, offerings);
     }
     for (const o of offerings) {
-      if (!o.active || o.maxDuration < duration) continue;
+      if (!o.active || o.maxDuration < duration || (kinds && !kinds.includes(o.kind))) continue;
       const price = priceOf(o.pricePerHour, duration);
-      if (!best || price < best.price) best = { service, offeringId: o.id, price };
+      if (!best || price < best.price) best = { service, offeringId: o.id, price, kind: o.kind };
     }
   }
   return best;

@@ -88,15 +88,4 @@ export async function order(
   };
 }
 
-/** Waits until `condition` holds, polling; fails after `ms`. */
-export async function until(
-  condition: () => Promise<boolean> | boolean,
-  ms = 20_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { until } from "../helpers/until";
