@@ -176,6 +176,8 @@ export class VictimDaemon {
       this.progress(`refused ${notification.action} of ${target}: ${message}`);
       return refuse(message);
     }
+    const now = await this.chainNow();
+    // From here to the purchase nothing waits: a pass cannot start a second purchase meanwhile.
     const sources = notification.talkers.map((t) => t.source);
     const record = this.store.attacked(target, sources);
     // A repeated ban gives every source of the attack another chance (e.g. after a refusal).
@@ -193,7 +195,7 @@ export class VictimDaemon {
     if (this.running.has(target)) {
       return accept(`A purchase for ${target} is in progress: its new sources are bought when it ends.`);
     }
-    const { missing, coveredUntil } = this.uncovered(this.store.target(target)!, await this.chainNow());
+    const { missing, coveredUntil } = this.uncovered(this.store.target(target)!, now);
     if (missing.length === 0) {
       return accept(
         `${target} is already mitigated: its ${plural(record.sources.length, "source")} are covered` +
