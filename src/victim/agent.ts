@@ -89,6 +89,8 @@ export interface VictimAgentOptions {
   maxGasPerTransaction?: bigint;
   /** Gives up following after this long, ms (the requests stay on chain). */
   timeoutMs?: number;
+  /** Stops following when aborted (a daemon shutting down); the requests stay on chain. */
+  signal?: AbortSignal;
   /** A name for a service in progress lines. */
   describeService?: (service: string) => string;
   onProgress?: (line: string) => void;
@@ -99,7 +101,7 @@ export interface OrderReview {
   refused: { order: PlannedOrder; reason: string }[];
 }
 
-type Defaults = "maxPricePerOrder" | "kinds" | "review" | "onRequested" | "onAnswered" | "throughDirectory";
+type Defaults = "maxPricePerOrder" | "kinds" | "review" | "onRequested" | "onAnswered" | "throughDirectory" | "signal";
 
 const REJECT_NAMES = ["unspecified", "capacity", "policy", "not verified", "sources not in its network"];
 
@@ -230,6 +232,10 @@ export class VictimAgent {
     while (purchases.some((p) => p.state === "pending")) {
       if (Date.now() > deadline) {
         this.progress(`gave up following after ${this.options.timeoutMs} ms: requests still pending stay on chain`);
+        break;
+      }
+      if (this.options.signal?.aborted) {
+        this.progress("stopped following: requests still pending stay on chain");
         break;
       }
       const retry: TopTalker[] = [];

@@ -100,6 +100,8 @@ export class VictimDaemon {
   private reserved = 0n;
   /** When a target whose purchase failed may be tried again by a pass (wall-clock ms). */
   private readonly retryAt = new Map<string, number>();
+  /** Ends the victim agents' following at stop (what they bought is recorded; a restart follows it). */
+  private abort = new AbortController();
 
   constructor(options: VictimDaemonOptions) {
     this.registry = options.registry;
@@ -120,6 +122,7 @@ export class VictimDaemon {
     if (this.loop) return;
     this.me = await this.market.runner.getAddress();
     this.stopping = false;
+    this.abort = new AbortController();
     await this.recoverIntents();
     await this.keepAllowance();
     const attacked = this.store.targets("attacked").length;
@@ -131,9 +134,10 @@ export class VictimDaemon {
     this.loop = this.run();
   }
 
-  /** Stops the passes and waits for the purchases in flight to finish following. */
+  /** Stops the passes, and the purchases in flight once their transactions are sent. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.abort.abort();
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -285,6 +289,7 @@ export class VictimDaemon {
         maxGasPerTransaction: this.maxGasPerTransaction,
         throughDirectory: true,
         timeoutMs: (this.policy.ackWindow + 60) * 1000,
+        signal: this.abort.signal,
         describeService: this.describeService,
         onProgress: say,
         review,
