@@ -16,3 +16,22 @@ export function openDatabase(file: string, schema: string): Database.Database {
   db.exec(schema);
   return db;
 }
+
+/** An agent's store: one database, closed once, and transactions that commit all or nothing. */
+export class SqliteStore {
+  protected readonly db: Database.Database;
+
+  /** Opens (or creates) the database at `file` (":memory:" for tests) with `schema`. */
+  constructor(file: string, schema: string) {
+    this.db = openDatabase(file, schema);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `work` in one transaction: all of it is committed, or none. */
+  atomically<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+}

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 
 import { toOperatorError } from "../../src/errors";
 import { labMissing, startLab } from "../../test/helpers/detectionLab";
+import { wholeNumberOption } from "../lib/args";
 import { writeResults } from "../lib/results";
 import { BlockWatch, measureRun, type Milestones, type Run } from "./measure";
 import { chart, markdown, summarise, type E2eResult } from "./report";
@@ -34,14 +35,7 @@ function options() {
       "ethers-poll-ms": { type: "string", default: "50" },
     },
   });
-  const number = (name: keyof typeof values, min: number): number => {
-    const text = values[name];
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`--${name} is "${text}": give a whole number of at least ${min}.`);
-    }
-    return value;
-  };
+  const number = (name: keyof typeof values, min: number): number => wholeNumberOption(name, values[name], min);
   return {
     runs: number("runs", 1),
     blockTime: number("block-time", 1),

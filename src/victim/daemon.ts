@@ -18,6 +18,7 @@ import { parseServiceLog, toRequestedEvent, type MarketClient } from "../clients
 import type { RegistryClient } from "../clients/registry";
 import { toOperatorError } from "../errors";
 import { formatRequestId, formatTokens } from "../format";
+import { Pause } from "../pause";
 import { formatPrefix, parsePrefix } from "../prefix";
 import { VictimAgent, type OrderReview, type Purchase } from "./agent";
 import { DEFAULT_MAX_GAS_PER_TRANSACTION } from "./batches";
@@ -88,7 +89,7 @@ export class VictimDaemon {
   private me: string | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  private readonly pause = new Pause();
   private poked = false;
   /** Purchases in flight, by target: at most one per target at a time. */
   private readonly running = new Map<string, Promise<void>>();
@@ -138,7 +139,7 @@ export class VictimDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     this.loop = undefined;
     await Promise.allSettled([...this.running.values()]);
@@ -147,7 +148,7 @@ export class VictimDaemon {
   /** Runs the next pass now. */
   poke(): void {
     this.poked = true;
-    this.wake?.();
+    this.pause.wake();
   }
 
   /** Whether a purchase for `target` is in flight. */
@@ -380,19 +381,9 @@ export class VictimDaemon {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stopping || this.poked) return resolve();
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-    });
+  private async sleep(ms: number): Promise<void> {
+    if (this.stopping || this.poked) return;
+    await this.pause.wait(ms);
   }
 
   /** One pass: recover, follow what nobody follows, end, withdraw, renew. Tests call it directly. */

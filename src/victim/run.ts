@@ -3,6 +3,7 @@ import type { Provider } from "ethers";
 
 import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
+import { terminationSignal } from "../pause";
 import { VictimDaemon } from "./daemon";
 import { startIntake, type IntakeAddress } from "./intake";
 import type { SpendingPolicy } from "./policy";
@@ -43,10 +44,7 @@ export async function runVictimDaemon(
       onProgress: settings.onProgress,
     });
     settings.onProgress(`listening for notifications at ${intake.url} (VICTIM_DAEMON_URL for the notify script)`);
-    const signal = await new Promise<string>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-    });
+    const signal = await terminationSignal();
     settings.onProgress(`${signal}: stopping`);
     await intake.close();
     await daemon.stop();

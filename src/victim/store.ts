@@ -7,10 +7,8 @@
  * Before a purchase is sent its intent is committed (target, sources, the block it starts from);
  * after a crash, the requests the intent may have made are found on chain from that block.
  */
-import type Database from "better-sqlite3";
-
 import type { MitigationKindName } from "../clients/market";
-import { openDatabase } from "../sqlite";
+import { SqliteStore } from "../sqlite";
 
 /**
  * A purchase's life: pending (escrowed, unanswered) → acknowledged (running until `endsAt`) →
@@ -144,21 +142,10 @@ function toTarget(row: TargetRow): TargetRecord {
   };
 }
 
-export class VictimStore {
-  private readonly db: Database.Database;
-
+export class VictimStore extends SqliteStore {
   /** Opens (or creates) the database at `file`; ":memory:" for tests. */
   constructor(file: string) {
-    this.db = openDatabase(file, SCHEMA);
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  /** Runs `work` in one transaction: all of it is committed, or none. */
-  atomically<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    super(file, SCHEMA);
   }
 
   // ---- targets ----

@@ -14,7 +14,14 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { ExabgpBackend } from "../../src/backends/exabgp";
-import { deploySmallInternet, order, providerAgent, until } from "./helpers";
+import {
+  deploySmallInternet,
+  providerAgent,
+  requestFlowspecSample,
+  SAMPLE_RATE_LIMIT,
+  SAMPLE_ROUTES,
+  until,
+} from "./helpers";
 import {
   established,
   flowspecRib as rib,
@@ -72,24 +79,13 @@ describe("ExaBGP back end (real exabgp peered with a real gobgpd on loopback)", 
     const alpha = providerAgent(net, "alpha", { backend: new ExabgpBackend({ file: files[0] }) });
     const beta = providerAgent(net, "beta", {
       backend: new ExabgpBackend({ file: files[1] }),
-      policy: { rateLimitBytesPerSecond: 1_250_000 },
+      policy: { rateLimitBytesPerSecond: SAMPLE_RATE_LIMIT },
     });
-    const { event: v4 } = await net.victim.request(
-      await order(net, "alpha", ["198.51.100.23", "198.51.100.64/26"], { target: "203.0.113.10/32", duration: 600 }),
-    );
-    await net.victim.request(
-      await order(net, "alpha", ["2001:db8:1000::66"], { target: "2001:db8:a::/48", duration: 600 }),
-    );
-    await net.victim.request(await order(net, "beta", ["198.51.100.200"], { duration: 600 }));
+    const v4 = await requestFlowspecSample(net);
     await alpha.tick();
     await beta.tick();
 
-    const ipv4 = [
-      "[destination: 203.0.113.0/24][source: 198.51.100.200/32] rate: 1250000.000000",
-      "[destination: 203.0.113.10/32][source: 198.51.100.23/32] discard",
-      "[destination: 203.0.113.10/32][source: 198.51.100.64/26] discard",
-    ];
-    const ipv6 = ["[destination: 2001:db8:a::/48/0][source: 2001:db8:1000::66/128/0] discard"];
+    const { ipv4, ipv6 } = SAMPLE_ROUTES;
     const ribIs = async (v4routes: string[], v6routes: string[]) =>
       JSON.stringify([await rib(gobgpd!.api, "ipv4-flowspec"), await rib(gobgpd!.api, "ipv6-flowspec")]) ===
       JSON.stringify([v4routes, v6routes]);

@@ -11,7 +11,14 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { GobgpBackend } from "../../src/backends/gobgp";
-import { deploySmallInternet, order, providerAgent, until } from "./helpers";
+import {
+  deploySmallInternet,
+  providerAgent,
+  requestFlowspecSample,
+  SAMPLE_RATE_LIMIT,
+  SAMPLE_ROUTES,
+  until,
+} from "./helpers";
 import { freePort } from "../../src/net";
 import { established, flowspecRib as rib, installed, startGobgpd, type Gobgpd } from "../helpers/bgp";
 
@@ -63,24 +70,13 @@ describe("GoBGP back end (real gobgpd on loopback)", function () {
     const alpha = providerAgent(net, "alpha", { backend: new GobgpBackend({ port: router }) });
     const beta = providerAgent(net, "beta", {
       backend: new GobgpBackend({ port: router }),
-      policy: { rateLimitBytesPerSecond: 1_250_000 },
+      policy: { rateLimitBytesPerSecond: SAMPLE_RATE_LIMIT },
     });
-    const { event: v4 } = await net.victim.request(
-      await order(net, "alpha", ["198.51.100.23", "198.51.100.64/26"], { target: "203.0.113.10/32", duration: 600 }),
-    );
-    await net.victim.request(
-      await order(net, "alpha", ["2001:db8:1000::66"], { target: "2001:db8:a::/48", duration: 600 }),
-    );
-    await net.victim.request(await order(net, "beta", ["198.51.100.200"], { duration: 600 }));
+    const v4 = await requestFlowspecSample(net);
     await alpha.tick();
     await beta.tick();
 
-    const ipv4 = [
-      "[destination: 203.0.113.0/24][source: 198.51.100.200/32] rate: 1250000.000000",
-      "[destination: 203.0.113.10/32][source: 198.51.100.23/32] discard",
-      "[destination: 203.0.113.10/32][source: 198.51.100.64/26] discard",
-    ];
-    const ipv6 = ["[destination: 2001:db8:a::/48/0][source: 2001:db8:1000::66/128/0] discard"];
+    const { ipv4, ipv6 } = SAMPLE_ROUTES;
     expect(await rib(router, "ipv4-flowspec")).to.deep.equal(ipv4);
     expect(await rib(router, "ipv6-flowspec")).to.deep.equal(ipv6);
     // The peer learns them over the BGP session.
