@@ -174,14 +174,17 @@ export class VictimDaemon {
           `the market filters traffic towards the networks it protects, so nothing is bought.`,
       );
     }
-    try {
-      await checkHolding(this.registry, this.me!, parsePrefix(target));
-    } catch (error) {
-      const message = toOperatorError(error).message;
+    const [held, head] = await Promise.allSettled([
+      checkHolding(this.registry, this.me!, parsePrefix(target)),
+      this.chainHead(),
+    ]);
+    if (held.status === "rejected") {
+      const message = toOperatorError(held.reason).message;
       this.progress(`refused ${notification.action} of ${target}: ${message}`);
       return refuse(message);
     }
-    const now = await this.chainNow();
+    if (head.status === "rejected") throw head.reason;
+    const now = head.value.timestamp;
     // From here to the purchase nothing waits: a pass cannot start a second purchase meanwhile.
     const sources = notification.talkers.map((t) => t.source);
     const record = this.store.attacked(target, sources);
@@ -208,7 +211,7 @@ export class VictimDaemon {
           " or were refused before.",
       );
     }
-    return this.purchase(target, missing, "buy");
+    return this.purchase(target, missing, "buy", head.value.number);
   }
 
   private unban(target: string): NotificationAnswer {
@@ -243,7 +246,12 @@ export class VictimDaemon {
    * Resolves with the answer to the detector once the policy has reviewed the plan (or the
    * purchase ended or failed before that); never rejects.
    */
-  private purchase(target: string, sources: string[], why: "buy" | "renew" | "retry"): Promise<NotificationAnswer> {
+  private purchase(
+    target: string,
+    sources: string[],
+    why: "buy" | "renew" | "retry",
+    fromBlock: number,
+  ): Promise<NotificationAnswer> {
     let answer: (answer: NotificationAnswer) => void = () => undefined;
     const answered = new Promise<NotificationAnswer>((resolve) => (answer = resolve));
     let reserved = 0n;
@@ -277,7 +285,7 @@ export class VictimDaemon {
       this.store.setPurchaseState(p.service, p.requestId, p.state, p.endsAt);
     };
     const run = (async () => {
-      intent = this.store.addIntent(target, sources, await this.provider.getBlockNumber());
+      intent = this.store.addIntent(target, sources, fromBlock);
       this.runningIntents.add(intent);
       say(`${why === "renew" ? "renewing" : "buying"} for ${plural(sources.length, "source")}: ${sources.join(", ")}`);
       const agent = new VictimAgent({
@@ -390,18 +398,18 @@ export class VictimDaemon {
   async tick(): Promise<void> {
     this.poked = false;
     await this.recoverIntents();
-    const now = await this.chainNow();
+    const { number, timestamp: now } = await this.chainHead();
     await this.followUnfollowed(now);
     this.expire(now);
     await this.withdrawEnded(now);
-    this.fill(now);
+    this.fill(now, number);
     await this.keepAllowance();
   }
 
-  private async chainNow(): Promise<number> {
+  private async chainHead(): Promise<{ number: number; timestamp: number }> {
     const block = await this.provider.getBlock("latest");
     if (block === null) throw new Error("The node returned no latest block.");
-    return block.timestamp;
+    return { number: block.number, timestamp: block.timestamp };
   }
 
   /**
@@ -522,7 +530,7 @@ export class VictimDaemon {
   }
 
   /** Buys what the targets under attack miss: new sources, and renewals of mitigations about to end. */
-  private fill(now: number): void {
+  private fill(now: number, head: number): void {
     for (const target of this.store.targets("attacked")) {
       if (this.running.has(target.target) || (this.retryAt.get(target.target) ?? 0) > Date.now()) continue;
       const { missing } = this.uncovered(target, now);
@@ -535,6 +543,7 @@ export class VictimDaemon {
         target.target,
         missing,
         renewing ? "renew" : this.retryAt.has(target.target) ? "retry" : "buy",
+        head,
       );
     }
   }
