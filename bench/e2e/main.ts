@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const missing = labMissing();
   if (missing !== null) throw new Error(`The benchmark needs real daemons: ${missing}.`);
   const dir = mkdtempSync(path.join(tmpdir(), "bench-e2e-"));
-  const milestones: Milestones = { installed: {}, acknowledged: {} };
+  const milestones: Milestones = { calls: 0, installed: {}, acknowledged: {} };
   const loadBefore = loadavg();
   const lab = await startLab({
     dir,
@@ -66,6 +66,12 @@ async function main(): Promise<void> {
     ethersPollMs: opts.ethersPollMs,
     onNotification: (n) => {
       if (n.action === "ban") milestones.banReceived ??= Date.now();
+    },
+    onRpc: (method) => {
+      if (milestones.banReceived === undefined || milestones.requestSent !== undefined) return;
+      milestones.calls++;
+      // The first transaction after the ban is the victim's request (the directory is approved).
+      if (method === "eth_sendRawTransaction") milestones.requestSent = Date.now();
     },
     onLine: (who, line) => {
       if (who === "victim") {

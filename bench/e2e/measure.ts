@@ -28,6 +28,10 @@ export interface Run {
   fastnetmonBan: number;
   /** The daemon has the notification. */
   banReceived: number;
+  /** The node has the request transaction (eth_sendRawTransaction answered). */
+  requestSent: number;
+  /** JSON-RPC calls answered between the notification and the request sent (agents' polls included). */
+  callsToSend: number;
   /** The block with the request is on the node. */
   requestMined: number;
   /** The provider agent's back end has taken the rule (gobgp CLI returned / command file synced). */
@@ -121,6 +125,9 @@ function fastnetmonBanAt(log: string, address: string): number | undefined {
 
 export interface Milestones {
   banReceived?: number;
+  requestSent?: number;
+  /** JSON-RPC calls answered since the notification, until the request was sent. */
+  calls: number;
   installed: Partial<Record<"alpha" | "beta", number>>;
   acknowledged: Partial<Record<"alpha" | "beta", number>>;
 }
@@ -143,6 +150,8 @@ export async function measureRun(
   const sources = { alpha: `198.51.100.${30 + i}`, beta: `198.51.100.${210 + i}` };
   const fromBlock = await lab.provider.getBlockNumber();
   milestones.banReceived = undefined;
+  milestones.requestSent = undefined;
+  milestones.calls = 0;
   milestones.installed = {};
   milestones.acknowledged = {};
   const rib = new RibWatch(lab.gobgpd.api);
@@ -185,6 +194,8 @@ export async function measureRun(
       target,
       fastnetmonBan: at(fnm),
       banReceived: at(milestones.banReceived),
+      requestSent: at(milestones.requestSent),
+      callsToSend: milestones.calls,
       requestMined: at(seen),
       installed: { alpha: at(milestones.installed.alpha), beta: at(milestones.installed.beta) },
       route: { alpha: at(rib.firstSeen.get(routeKey("alpha"))), beta: at(rib.firstSeen.get(routeKey("beta"))) },

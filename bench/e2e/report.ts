@@ -43,9 +43,14 @@ export function summarise(runs: readonly Run[]): E2eResult["summary"] {
       of((r) => r.banReceived - r.fastnetmonBan),
     ),
     phase(
-      "purchase",
-      "→ the request's block is on the node (plan, policy, send, wait for the block)",
-      of((r) => r.requestMined - r.banReceived),
+      "purchase: plan and send",
+      "→ the node has the request (holding, plan, policy, simulate, estimate, sign, send)",
+      of((r) => r.requestSent - r.banReceived),
+    ),
+    phase(
+      "purchase: block",
+      "→ the request's block is on the node",
+      of((r) => r.requestMined - r.requestSent),
     ),
     phase(
       "decision + install, Alpha",
@@ -132,15 +137,17 @@ export function markdown(result: E2eResult): string {
       (p) => `| ${p.name} | ${p.what} | ${ms(p.median)} | ${ms(p.max)} | ${p.values.map(ms).join(", ")} |`,
     ),
     "",
-    "The acknowledgements are not on the way to the routes: a provider agent installs the rules first, then acknowledges.",
+    "The acknowledgements are not on the way to the routes: a provider agent installs the rules first, then acknowledges. " +
+      "JSON-RPC calls answered between the ban and the request sent (the agents' polls included): " +
+      `${result.runs.map((r) => r.callsToSend).join(", ")}.`,
     "",
     "## Runs (ms from the first datagram)",
     "",
-    "| run | FastNetMon ban | ban received | request mined | Alpha installed | Beta installed | Alpha route | Beta route | Alpha ack | Beta ack |",
-    "| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+    "| run | FastNetMon ban | ban received | request sent | request mined | Alpha installed | Beta installed | Alpha route | Beta route | Alpha ack | Beta ack |",
+    "| --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
     ...[result.warmUp, ...result.runs].map(
       (r) =>
-        `| ${r.run === 0 ? "warm-up" : r.run} | ${ms(r.fastnetmonBan)} | ${ms(r.banReceived)} | ${ms(r.requestMined)} | ` +
+        `| ${r.run === 0 ? "warm-up" : r.run} | ${ms(r.fastnetmonBan)} | ${ms(r.banReceived)} | ${ms(r.requestSent)} | ${ms(r.requestMined)} | ` +
         `${ms(r.installed.alpha)} | ${ms(r.installed.beta)} | ${ms(r.route.alpha)} | ${ms(r.route.beta)} | ` +
         `${ms(r.acknowledged.alpha)} | ${ms(r.acknowledged.beta)} |`,
     ),

@@ -7,7 +7,7 @@
  * loopback with free ports and stops in `stop()`, also after a failure half way.
  */
 import path from "node:path";
-import { JsonRpcProvider, Network } from "ethers";
+import { JsonRpcProvider, Network, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 
 import { ExabgpBackend } from "../../src/backends/exabgp";
 import { GobgpBackend } from "../../src/backends/gobgp";
@@ -37,6 +37,17 @@ export const VICTIM_NETWORK = "203.0.113.0/24";
 export const RATE_LIMIT = 1_250_000;
 const EXABGP = { as: 65002, address: "127.0.0.3" };
 
+/** A JSON-RPC provider that tells, for each call answered, its method (to see where time goes). */
+class WatchedProvider extends JsonRpcProvider {
+  onAnswer: (method: string) => void = () => undefined;
+
+  async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const results = await super._send(payload);
+    for (const call of Array.isArray(payload) ? payload : [payload]) this.onAnswer(call.method);
+    return results;
+  }
+}
+
 export interface LabOptions {
   dir: string;
   /** Seconds between blocks once the small Internet is set up. */
@@ -52,6 +63,8 @@ export interface LabOptions {
   onLine?: (who: "victim" | "alpha" | "beta", line: string) => void;
   /** Sees every notification as it reaches the daemon (before it is handled). */
   onNotification?: (notification: DetectorNotification) => void;
+  /** Every JSON-RPC call the agents and the daemon make, as its answer arrives. */
+  onRpc?: (method: string) => void;
 }
 
 export interface Lab {
@@ -91,13 +104,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     stops.push(() => anvil.stop());
     const network = Network.from(31337);
     // No 250 ms cache of answers and no batching stall: a head read must be fresh.
-    const provider = new JsonRpcProvider(`http://127.0.0.1:${anvil.port}`, network, {
+    const provider = new WatchedProvider(`http://127.0.0.1:${anvil.port}`, network, {
       staticNetwork: network,
       cacheTimeout: -1,
       batchStallTime: 0,
       polling: true,
     });
     provider.pollingInterval = options.ethersPollMs ?? 50;
+    if (options.onRpc) provider.onAnswer = options.onRpc;
     stops.push(() => provider.destroy());
 
     // The set-up under automine (a block per transaction), then blocks every `blockTime` s.
