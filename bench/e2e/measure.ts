@@ -17,10 +17,11 @@ import { ProviderServiceContract__factory } from "../../typechain-types";
 import type { Lab } from "../../test/helpers/detectionLab";
 import { NetflowFlood } from "../../test/helpers/netflow";
 import { until } from "../../test/helpers/until";
+import { formatSeconds } from "../lib/stats";
 
 const REQUESTED = ProviderServiceContract__factory.createInterface().getEvent("MitigationRequested").topicHash;
 
-/** Milliseconds from the first datagram to each milestone; per provider where it is theirs. */
+/** Seconds from the first datagram to each milestone; per provider where it is theirs. */
 export interface Run {
   run: number;
   target: string;
@@ -188,7 +189,7 @@ export async function measureRun(
         `Run ${label}: a milestone is missing (FastNetMon's ban, the request's block or the notification).`,
       );
     }
-    const at = (t: number | undefined) => (t === undefined ? Number.NaN : t - t0);
+    const at = (t: number | undefined) => (t === undefined ? Number.NaN : (t - t0) / 1000);
     const run: Run = {
       run: label,
       target,
@@ -203,9 +204,10 @@ export async function measureRun(
       routes: Math.max(at(rib.firstSeen.get(routeKey("alpha"))), at(rib.firstSeen.get(routeKey("beta")))),
       blockTimeSeconds,
     };
+    const s = formatSeconds;
     onProgress(
-      `run ${run.run}: ban ${run.banReceived} ms, request mined ${run.requestMined} ms, routes ${run.routes} ms ` +
-        `(market ${run.routes - run.banReceived} ms)`,
+      `run ${run.run}: ban ${s(run.banReceived)} s, request mined ${s(run.requestMined)} s, routes ${s(run.routes)} s ` +
+        `(market ${s(run.routes - run.banReceived)} s)`,
     );
     return run;
   } finally {

@@ -34,6 +34,18 @@ export function distribution(values: readonly number[]): Distribution {
   };
 }
 
+/**
+ * Seconds for reports, to about three significant figures: "0.832", "7.81", "12.0", "203"; "—"
+ * when there is no figure. Latency is always reported in seconds: under load a block is no longer
+ * its nominal time, so a count of blocks alone hides how long a transaction waited.
+ */
+export function formatSeconds(seconds: number): string {
+  // No figure: NaN, or null once written as JSON.
+  if (!Number.isFinite(seconds)) return "—";
+  const abs = Math.abs(seconds);
+  return seconds.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
+}
+
 /** Rounds for reports: `digits` decimals, NaN kept as null in JSON. */
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits;
