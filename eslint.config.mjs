@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.mjs", ".solcover.js"] },
+        projectService: { allowDefaultProject: ["eslint.config.mjs", ".solcover.js", "scripts/*.cjs"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -37,7 +37,24 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
     },
   },
-  { files: ["eslint.config.mjs", ".solcover.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["eslint.config.mjs", ".solcover.js", "scripts/*.cjs"], ...tseslint.configs.disableTypeChecked },
   // solidity-coverage reads its settings from a CommonJS module.
   { files: [".solcover.js"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
+  // Scripts other programs run (FastNetMon, ExaBGP): plain Node.js, started in milliseconds.
+  {
+    files: ["scripts/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        process: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setInterval: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -1,4 +1,8 @@
-/** Local networking for the processes and servers the project starts itself (anvil, gobgpd, the DOTS gateway). */
+/**
+ * Local networking for the processes and servers the project starts itself (anvil, gobgpd,
+ * FastNetMon, the DOTS gateway).
+ */
+import { createSocket } from "node:dgram";
 import { createServer, type AddressInfo, type Server } from "node:net";
 
 /** A TCP port on 127.0.0.1 that nobody listens on right now. */
@@ -30,5 +34,17 @@ export function closeServer(server: Server, dropConnections: () => void): Promis
   return new Promise((resolve) => {
     server.close(() => resolve());
     dropConnections();
+  });
+}
+
+/** A UDP port on 127.0.0.1 that nobody is bound to right now (e.g. for a NetFlow collector). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
   });
 }

@@ -1,13 +1,37 @@
-/** The agents' SQLite databases: WAL and synchronous=FULL, so a commit survives kill -9 and power loss. */
+/** The agents' embedded databases: SQLite files that survive kill -9 and power loss. */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 
-/** Opens (or creates, with its folder) the database at `file`; ":memory:" keeps nothing. */
-export function openDatabase(file: string): Database.Database {
+/**
+ * Opens (or creates) the database at `file` (":memory:" for tests) in WAL mode with
+ * synchronous=FULL, so that a committed transaction is on disk, and applies `schema`.
+ */
+export function openDatabase(file: string, schema: string): Database.Database {
   if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.exec(schema);
   return db;
+}
+
+/** An agent's store: one database, closed once, and transactions that commit all or nothing. */
+export class SqliteStore {
+  protected readonly db: Database.Database;
+
+  /** Opens (or creates) the database at `file` (":memory:" for tests) with `schema`. */
+  constructor(file: string, schema: string) {
+    this.db = openDatabase(file, schema);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `work` in one transaction: all of it is committed, or none. */
+  atomically<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
 }

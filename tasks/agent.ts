@@ -12,6 +12,9 @@ import { RegistryClient } from "../src/clients/registry";
 import { loadDeployedSystem } from "../src/deployment";
 import { parseAckWindow, parseWholeNumber } from "../src/input";
 import { readAttackReport } from "../src/victim/attackReport";
+import { parseIntakeAddress } from "../src/victim/intake";
+import { readSpendingPolicy } from "../src/victim/policy";
+import { runVictimDaemon } from "../src/victim/run";
 import { chooseSigner, operatorAction, operatorTask, type CommonArgs } from "./lib";
 
 const agent = scope("agent", "Provider and victim agents: trade without human intervention");
@@ -147,5 +150,46 @@ operatorTask(agent, "victim", "Buys mitigation for an attack report and follows 
       });
       const summary = await victim.run(report);
       return { data: summary, text: describeSummary(summary).join("\n") };
+    }),
+  );
+
+interface VictimDaemonArgs extends CommonArgs {
+  policy?: string;
+  db: string;
+  listen: string;
+  pollMs: string;
+  followMs: string;
+  dryRun: boolean;
+}
+
+operatorTask(agent, "victim-daemon", "Buys mitigation on the detector's notifications until SIGINT/SIGTERM")
+  .addOptionalParam("policy", "The spending policy (JSON): budgets, price limit, kinds", undefined, types.string)
+  .addOptionalParam("db", "The daemon's SQLite database", "var/victim.db", types.string)
+  .addOptionalParam("listen", "Where the notify script posts: host:port or unix:/path", "127.0.0.1:9740", types.string)
+  .addOptionalParam("pollMs", "Milliseconds between passes (renewals, withdrawals)", "1000", types.string)
+  .addOptionalParam("followMs", "Milliseconds between looks for the providers' answers", "250", types.string)
+  .addFlag("dryRun", "Log what would be bought, buy nothing (overrides the policy)")
+  .setAction(
+    operatorAction<VictimDaemonArgs, unknown>(["policy"], async (args, hre) => {
+      const policy = readSpendingPolicy(args.policy!);
+      const listen = parseIntakeAddress(args.listen);
+      const pollMs = parseWholeNumber(args.pollMs, "poll interval in ms", 10);
+      const followMs = parseWholeNumber(args.followMs, "follow interval in ms", 10);
+      const { market, registry } = await agentClients(hre, args.from);
+      const counts = await runVictimDaemon({
+        market,
+        registry,
+        provider: hre.ethers.provider,
+        db: args.db,
+        policy: { ...policy, dryRun: policy.dryRun || args.dryRun },
+        listen,
+        pollMs,
+        followMs,
+        onProgress: stamp,
+      });
+      const text = Object.entries(counts)
+        .map(([state, n]) => `${n} ${state}`)
+        .join(", ");
+      return { data: counts, text: `stopped; purchases: ${text || "none"}` };
     }),
   );

@@ -25,6 +25,7 @@ import { measure, type Repetition } from "./measure";
 import { NETWORK_NAMES, startNetwork, type BenchNetwork, type NetworkName } from "./network";
 import { chart, markdown, summarise, type PointResult, type RidBenchResult } from "./report";
 import { attackReport, points, pools, providersOf, TOPOLOGIES, type Point, type Topology } from "./topology";
+import { wholeNumberOption } from "../lib/args";
 import { writeResults } from "../lib/results";
 import { formatSeconds } from "../lib/stats";
 
@@ -48,14 +49,7 @@ function options() {
       "status-reports": { type: "string", default: "on" },
     },
   });
-  const number = (name: keyof typeof values, min: number): number => {
-    const text = values[name];
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`--${name} is "${text}": give a whole number of at least ${min}.`);
-    }
-    return value;
-  };
+  const number = (name: keyof typeof values, min: number): number => wholeNumberOption(name, values[name], min);
   const network = values.network as NetworkName;
   if (!NETWORK_NAMES.includes(network)) {
     throw new Error(`--network is "${values.network}": use ${NETWORK_NAMES.join(" or ")}.`);

@@ -1,8 +1,10 @@
 /**
  * The ExaBGP back end: the same rules as ExaBGP API commands ("announce flow route …"), one per
- * line, written to a stream (ExaBGP reads a helper process's stdout) or appended to a file (a
- * named pipe or a command file). With a file, the rule set is rebuilt from the file on open, so a
- * restarted agent knows what is in force and replays nothing twice.
+ * line, written to a stream (ExaBGP reads a helper process's stdout) or appended to a command
+ * file, each line synced. In production the file is followed by the bridge ExaBGP runs
+ * (scripts/exabgp-bridge.cjs, docs/detection.md): the agent never blocks on ExaBGP, and a
+ * restarted ExaBGP is fed the file again. With a file, the rule set is rebuilt from the file on
+ * open, so a restarted agent knows what is in force and replays nothing twice.
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs";
 import type { Writable } from "node:stream";

@@ -87,12 +87,10 @@ export class GobgpBackend implements MitigationBackend {
   }
 
   async list(): Promise<FlowRule[]> {
-    const rules: FlowRule[] = [];
-    for (const family of ["ipv4", "ipv6"] as const) {
-      const out = await this.run(["global", "rib", "-a", AFI[family], "-j"]);
-      rules.push(...parseGobgpRib(family, out.trim() === "" ? "{}" : out));
-    }
-    return rules;
+    // Both families at once: each CLI call is a process start, on the way to every install.
+    const families = ["ipv4", "ipv6"] as const;
+    const outputs = await Promise.all(families.map((family) => this.run(["global", "rib", "-a", AFI[family], "-j"])));
+    return families.flatMap((family, i) => parseGobgpRib(family, outputs[i].trim() === "" ? "{}" : outputs[i]));
   }
 
   close(): Promise<void> {

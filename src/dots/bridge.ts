@@ -156,7 +156,7 @@ export class MarketBridge implements MarketPort {
       pollMs: this.options.pollMs,
       maxPricePerOrder: this.options.maxPricePerOrder,
       signal: bought.abort.signal,
-      offeringFilter: bought.order.flowFilteringOnly ? (o) => o.kind === "flow-filtering" : undefined,
+      kinds: bought.order.flowFilteringOnly ? ["flow-filtering"] : undefined,
       onProgress: (line) => this.progress(`${bought.order.label} ${text}: ${line}`),
       onRequested: (purchases) => {
         for (const p of purchases) this.track(bought, p);

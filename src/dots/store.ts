@@ -5,10 +5,9 @@
  * withdrawal is sent). Aliases, ACLs, telemetry and session configuration are not kept: a client
  * registers them again.
  */
-import type Database from "better-sqlite3";
 
 import { formatPrefix, parsePrefix } from "../prefix";
-import { openDatabase } from "../sqlite";
+import { SqliteStore } from "../sqlite";
 import type { MitigationScope } from "./codec";
 import type { Mitigation } from "./mitigations";
 
@@ -76,13 +75,10 @@ function scopeFromJson(text: string): MitigationScope {
   };
 }
 
-export class GatewayStore {
-  private readonly db: Database.Database;
-
+export class GatewayStore extends SqliteStore {
   /** Opens (or creates) the database at `file`; ":memory:" keeps nothing across restarts. */
   constructor(file: string) {
-    this.db = openDatabase(file);
-    this.db.exec(SCHEMA);
+    super(file, SCHEMA);
   }
 
   save(m: Mitigation): void {
@@ -141,9 +137,5 @@ export class GatewayStore {
         }),
       ),
     }));
-  }
-
-  close(): void {
-    this.db.close();
   }
 }

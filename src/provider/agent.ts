@@ -27,6 +27,7 @@ import { verifyRequest } from "./verify";
 import { actionText, describeRule, matchKey, sameAction } from "../backends/rules";
 import type { FlowRule, MitigationBackend } from "../backends/types";
 import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
+import { Pause } from "../pause";
 import { nodeSource, type ChainSource } from "./source";
 import { AgentStore, FINAL_STATES, type RequestState, type StoredRequest } from "./store";
 
@@ -103,7 +104,7 @@ export class ProviderAgent {
   private lastSync = 0;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  private readonly pause = new Pause();
   /** Set by poke(): the next sleep ends at once. */
   private poked = false;
   private unwatch: (() => void) | undefined;
@@ -144,7 +145,7 @@ export class ProviderAgent {
     this.stopping = true;
     this.unwatch?.();
     this.unwatch = undefined;
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     this.loop = undefined;
   }
@@ -153,7 +154,7 @@ export class ProviderAgent {
   poke(): void {
     this.poked = true;
     // While the node fails, the back-off decides when to try again.
-    if (!this.failing) this.wake?.();
+    if (!this.failing) this.pause.wake();
   }
 
   get running(): boolean {
@@ -186,20 +187,10 @@ export class ProviderAgent {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      // stop() during a pass finds no sleep to cut short: do not start one.
-      if (this.stopping || (this.poked && !this.failing)) return resolve();
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-    });
+  private async sleep(ms: number): Promise<void> {
+    // stop() during a pass finds no sleep to cut short: do not start one.
+    if (this.stopping || (this.poked && !this.failing)) return;
+    await this.pause.wait(ms);
   }
 
   /** A nonce manager's count is wrong after a failed send: start again from the node's. */

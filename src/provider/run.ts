@@ -4,6 +4,7 @@ import type { Provider } from "ethers";
 import { createBackend, type BackendSettings } from "../backends";
 import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
+import { terminationSignal } from "../pause";
 import type { PolicyOptions } from "./policy";
 import { ProviderAgent, type AgentCounts } from "./agent";
 import { AgentStore } from "./store";
@@ -47,10 +48,7 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     `provider agent for ${service}: back end ${backend.name}, store ${settings.db}, ` +
       `${settings.confirmations} confirmation(s), cursor ${store.cursor() ?? "none"}`,
   );
-  const signalled = new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  const signalled = terminationSignal();
   agent.start();
   const signal = await signalled;
   settings.onProgress(`${signal}: stopping`);

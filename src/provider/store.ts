@@ -7,10 +7,8 @@
  * "rejecting", a pending report, a rule "installing"/"removing"), so a restarted agent knows what
  * may have happened and checks the chain or the back end before doing it again.
  */
-import type Database from "better-sqlite3";
-
 import type { FlowAction, FlowRule } from "../backends/types";
-import { openDatabase } from "../sqlite";
+import { SqliteStore } from "../sqlite";
 
 /**
  * A request's life in the agent. received → accepted (rules wanted) → installed (rules in force)
@@ -185,23 +183,10 @@ export type NewRequest = Omit<
   "state" | "reasonCode" | "reason" | "startedAt" | "endsAt" | "pendingReport" | "reported"
 >;
 
-export class AgentStore {
-  private readonly db: Database.Database;
-
+export class AgentStore extends SqliteStore {
   /** Opens (or creates) the database at `file`; ":memory:" for tests. */
   constructor(file: string) {
-    this.db = openDatabase(file);
-    this.db.pragma("foreign_keys = ON");
-    this.db.exec(SCHEMA);
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  /** Runs `work` in one transaction: all of it is committed, or none. */
-  atomically<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    super(file, SCHEMA);
   }
 
   getMeta(key: string): string | undefined {

@@ -9,7 +9,7 @@
 import type { Provider } from "ethers";
 
 import { ProviderServiceContract__factory } from "../../typechain-types";
-import type { MarketClient, OfferingInfo, RequestedEvent, RequestInfo } from "../clients/market";
+import type { MarketClient, MitigationKindName, RequestedEvent, RequestInfo } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { toOperatorError } from "../errors";
 import { formatRequestId, formatTokens } from "../format";
@@ -24,11 +24,14 @@ export interface Purchase {
   service: string;
   requestId: bigint;
   offeringId: number;
+  kind: MitigationKindName;
   asns: number[];
   sources: string[];
   price: bigint;
   ackDeadline: number;
   state: PurchaseState;
+  /** When the mitigation ends (chain time), once acknowledged. */
+  endsAt?: number;
   /** The provider's reason code when it rejected. */
   reasonCode?: number;
   /** Milliseconds from the report to this request's acknowledgement. */
@@ -67,6 +70,19 @@ export interface VictimAgentOptions {
   pollMs?: number;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
+  /** The kinds of mitigation that may be bought; any kind when undefined. */
+  kinds?: readonly MitigationKindName[];
+  /**
+   * Decides, after planning and before any transaction, which orders may be bought (a spending
+   * policy); the sources of the others are reported unserved with the reason given.
+   */
+  review?: (orders: PlannedOrder[]) => Promise<OrderReview> | OrderReview;
+  /** Called once the request transactions are mined, with the purchases they made (to persist them). */
+  onRequested?: (purchases: readonly Purchase[]) => void;
+  /** Called when a purchase is answered: acknowledged, rejected or reclaimed. */
+  onAnswered?: (purchase: Purchase) => void;
+  /** Sends even a single order through the directory (whose allowance a long-running agent keeps). */
+  throughDirectory?: boolean;
   /**
    * The most gas one request transaction may be given; more orders go in several transactions,
    * sent together. Concurrent sends need nonces given out in order: wrap a wallet in ethers'
@@ -75,19 +91,19 @@ export interface VictimAgentOptions {
   maxGasPerTransaction?: bigint;
   /** Gives up following after this long, ms (the requests stay on chain). */
   timeoutMs?: number;
+  /** Stops following when aborted (a daemon shutting down); the requests stay on chain. */
+  signal?: AbortSignal;
   /** A name for a service in progress lines. */
   describeService?: (service: string) => string;
   onProgress?: (line: string) => void;
-  /** Called with the purchases of each request transaction as soon as it is mined. */
-  onRequested?: (purchases: readonly Purchase[]) => void;
-  /** Stops following, and buying elsewhere, once aborted; the requests stay on chain. */
-  signal?: AbortSignal;
-  /** Only offerings this accepts are bought (e.g. flow filtering for a drop-list); all by default. */
-  offeringFilter?: (offering: OfferingInfo) => boolean;
 }
 
-/** The options with no default. */
-type OptionalOptions = "maxPricePerOrder" | "onRequested" | "signal" | "offeringFilter";
+export interface OrderReview {
+  approved: PlannedOrder[];
+  refused: { order: PlannedOrder; reason: string }[];
+}
+
+type Defaults = "maxPricePerOrder" | "kinds" | "review" | "onRequested" | "onAnswered" | "throughDirectory" | "signal";
 
 const REJECT_NAMES = ["unspecified", "capacity", "policy", "not verified", "sources not in its network"];
 
@@ -102,8 +118,7 @@ function requestKey(service: string, requestId: bigint): string {
 }
 
 export class VictimAgent {
-  private readonly options: Required<Omit<VictimAgentOptions, OptionalOptions>> &
-    Pick<VictimAgentOptions, OptionalOptions>;
+  private readonly options: Required<Omit<VictimAgentOptions, Defaults>> & Pick<VictimAgentOptions, Defaults>;
 
   constructor(options: VictimAgentOptions) {
     this.options = {
@@ -153,8 +168,20 @@ export class VictimAgent {
         now: await this.chainNow(),
         exclude,
         maxPricePerOrder: this.options.maxPricePerOrder,
-        offeringFilter: this.options.offeringFilter,
+        kinds: this.options.kinds,
       });
+      if (this.options.review && plan.orders.length > 0) {
+        const { approved, refused } = await this.options.review(plan.orders);
+        plan.orders = approved;
+        for (const { order, reason } of refused) {
+          for (const s of order.sources)
+            plan.unserved.push({
+              source: formatPrefix(s),
+              originAsn: order.asns.length === 1 ? order.asns[0] : undefined,
+              reason,
+            });
+        }
+      }
       for (const u of plan.unserved) {
         const before = history.get(u.source);
         unserved.push(before ? { ...u, reason: `${before}; ${u.reason}` } : u);
@@ -177,14 +204,15 @@ export class VictimAgent {
           this.progress(`not served: ${formatPrefix(s)}: ${reason}`);
         }
       }
-      const placed = purchases.length;
+      const made: Purchase[] = [];
       for (const event of events) {
         scanned = Math.min(scanned, event.blockNumber - 1);
         const order = plan.orders.find((o) => o.service.toLowerCase() === event.service.toLowerCase())!;
-        purchases.push({
+        made.push({
           service: event.service,
           requestId: event.requestId,
           offeringId: event.offeringId,
+          kind: order.kind,
           asns: order.asns,
           sources: event.sources.map((s) => formatPrefix(s)),
           price: event.price,
@@ -193,7 +221,8 @@ export class VictimAgent {
           blockNumber: event.blockNumber,
         });
       }
-      this.options.onRequested?.(purchases.slice(placed));
+      purchases.push(...made);
+      this.options.onRequested?.(made);
       this.progress(
         `requested from ${events.length} provider${events.length === 1 ? "" : "s"} in ` +
           `${transactions === 1 ? "one transaction" : `${transactions} transactions`} ` +
@@ -204,12 +233,12 @@ export class VictimAgent {
     await buy(report.topTalkers);
     const deadline = started + this.options.timeoutMs;
     while (purchases.some((p) => p.state === "pending")) {
-      if (this.options.signal?.aborted) {
-        this.progress("stopped following: requests still pending stay on chain");
-        break;
-      }
       if (Date.now() > deadline) {
         this.progress(`gave up following after ${this.options.timeoutMs} ms: requests still pending stay on chain`);
+        break;
+      }
+      if (this.options.signal?.aborted) {
+        this.progress("stopped following: requests still pending stay on chain");
         break;
       }
       const retry: TopTalker[] = [];
@@ -248,9 +277,11 @@ export class VictimAgent {
         const name = this.options.describeService(p.service);
         if (info.status === "acknowledged" || info.status === "withdrawn") {
           p.state = "acknowledged";
+          p.endsAt = info.endsAt;
           p.ackMs = Date.now() - started;
           lastAck = p.ackMs;
           this.progress(`${name} acknowledged ${formatRequestId(p.requestId)} (${p.ackMs} ms after the report)`);
+          this.options.onAnswered?.(p);
           continue;
         }
         let why: string | undefined;
@@ -276,6 +307,7 @@ export class VictimAgent {
           why = `${name} let the deadline of ${formatRequestId(p.requestId)} pass: escrow reclaimed`;
         }
         if (why === undefined) continue;
+        this.options.onAnswered?.(p);
         exclude.add(p.service);
         this.progress(`${why}; buying its ${p.sources.length} source(s) elsewhere`);
         for (const s of p.sources) {
@@ -320,7 +352,9 @@ export class VictimAgent {
     const groups = splitByGas(orders, maxGasPerTransaction);
     if (groups.length === 1) {
       const events =
-        orders.length === 1 ? [(await market.request(orders[0])).event] : (await market.requestMany(orders)).events;
+        orders.length === 1 && !this.options.throughDirectory
+          ? [(await market.request(orders[0])).event]
+          : (await market.requestMany(orders)).events;
       return { events, transactions: 1, failed: [] };
     }
     const total = orders.reduce((sum, o) => sum + o.maxPrice, 0n);

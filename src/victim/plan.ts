@@ -5,7 +5,7 @@
  * reported, never dropped. The look-ups of one step go out together (one round trip, or one
  * JSON-RPC batch, rather than one per source).
  */
-import { priceOf, type MarketClient, type MitigationOrder, type OfferingInfo } from "../clients/market";
+import { priceOf, type MarketClient, type MitigationKindName, type MitigationOrder } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { familyOf, formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
@@ -20,6 +20,8 @@ export interface PlannedOrder extends MitigationOrder {
   /** The ASes this order covers. */
   asns: number[];
   price: bigint;
+  /** The offering's kind of mitigation. */
+  kind: MitigationKindName;
   sources: Prefix[];
 }
 
@@ -37,14 +39,15 @@ export interface PlanOptions {
   exclude?: ReadonlySet<string>;
   /** The most to pay per order, in base units. */
   maxPricePerOrder?: bigint;
-  /** Only offerings this accepts are bought (e.g. flow filtering only); all kinds by default. */
-  offeringFilter?: (offering: OfferingInfo) => boolean;
+  /** The kinds of mitigation that may be bought (e.g. flow filtering only); any kind when undefined. */
+  kinds?: readonly MitigationKindName[];
 }
 
 interface Candidate {
   service: string;
   offeringId: number;
   price: bigint;
+  kind: MitigationKindName;
 }
 
 /** What the planner reads from the chain. */
@@ -88,19 +91,18 @@ export async function planPurchases(
   const offeringCache = new Map<string, Offerings>();
   const distinct = [...new Set(servicesOf.flat())].filter((s) => !options.exclude?.has(s));
   const offerings = await Promise.all(distinct.map((service) => market.offerings(service)));
-  // Every candidate service is read here, so the offering filter applies to all of them.
-  const accepted = options.offeringFilter ?? (() => true);
-  distinct.forEach((service, i) => offeringCache.set(service, offerings[i].filter(accepted)));
+  distinct.forEach((service, i) => offeringCache.set(service, offerings[i]));
   const ordersByService = new Map<string, PlannedOrder>();
   for (const [a, asn] of asns.entries()) {
     const sources = sourcesByAsn.get(asn)!;
     const services = servicesOf[a].filter((s) => !options.exclude?.has(s));
-    const best = await cheapest(services, report.lifetime, market, offeringCache);
+    const best = await cheapest(services, report.lifetime, market, offeringCache, options.kinds);
     if (!best) {
       const reason =
         services.length === 0
           ? `no provider covers AS${asn}`
-          : `no offering of AS${asn}'s providers sells ${report.lifetime} s`;
+          : `no offering of AS${asn}'s providers sells ${report.lifetime} s` +
+            (options.kinds ? ` of an allowed kind (${options.kinds.join(", ")})` : "");
       for (const s of sources) unserved.push({ source: formatPrefix(s), originAsn: asn, reason });
       continue;
     }
@@ -129,6 +131,7 @@ export async function planPurchases(
         duration: report.lifetime,
         maxPrice: best.price,
         price: best.price,
+        kind: best.kind,
         ackDeadline: options.now + options.ackWindow,
         asns: [asn],
       });
@@ -152,6 +155,7 @@ async function cheapest(
   duration: number,
   market: PlanMarket,
   cache: Map<string, Offerings>,
+  kinds: readonly MitigationKindName[] | undefined,
 ): Promise<Candidate | undefined> {
   let best: Candidate | undefined;
   for (const service of services) {
@@ -161,9 +165,9 @@ async function cheapest(
       cache.set(service, offerings);
     }
     for (const o of offerings) {
-      if (!o.active || o.maxDuration < duration) continue;
+      if (!o.active || o.maxDuration < duration || (kinds && !kinds.includes(o.kind))) continue;
       const price = priceOf(o.pricePerHour, duration);
-      if (!best || price < best.price) best = { service, offeringId: o.id, price };
+      if (!best || price < best.price) best = { service, offeringId: o.id, price, kind: o.kind };
     }
   }
   return best;

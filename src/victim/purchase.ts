@@ -8,7 +8,7 @@ import { MarketClient, asPrefix, toRequestParams, type MitigationOrder, type Req
 import { RegistryClient, parseAccount } from "../clients/registry";
 import { OperatorError, explained } from "../errors";
 import { formatTokens } from "../format";
-import { familyOf, formatPrefix } from "../prefix";
+import { familyOf, formatPrefix, type Prefix } from "../prefix";
 import type { AttackReport } from "./attackReport";
 import { foreignFamily, planPurchases, type PlannedOrder, type Unserved } from "./plan";
 
@@ -59,21 +59,25 @@ export async function checkOrder({ registry, market }: Clients, order: Mitigatio
   if (me.status !== "active") {
     throw new OperatorError(`${requester} is not an active registered participant (its status is ${me.status}).`);
   }
-  if (!(await registry.isHolder(requester, target))) {
-    const route = await registry.coveringPrefix(target);
-    const holder =
-      route === null
-        ? "no registered prefix covers it"
-        : route.holder === requester
-          ? "a more-specific prefix inside it is held by someone else"
-          : `it is held by ${route.holder} (${route.prefix})`;
-    throw new OperatorError(`${requester} does not hold ${formatPrefix(target)}: ${holder}.`);
-  }
+  await checkHolding(registry, requester, target);
   const balance = await explained(() => market.token.balanceOf(requester));
   if (balance < price) {
     throw new OperatorError(`${requester} has ${formatTokens(balance)} but the request costs ${formatTokens(price)}.`);
   }
   return price;
+}
+
+/** Throws one sentence, naming who holds it instead, unless `requester` holds all of `target`. */
+export async function checkHolding(registry: RegistryClient, requester: string, target: Prefix): Promise<void> {
+  if (await registry.isHolder(requester, target)) return;
+  const route = await registry.coveringPrefix(target);
+  const holder =
+    route === null
+      ? "no registered prefix covers it"
+      : route.holder === requester
+        ? "a more-specific prefix inside it is held by someone else"
+        : `it is held by ${route.holder} (${route.prefix})`;
+  throw new OperatorError(`${requester} does not hold ${formatPrefix(target)}: ${holder}.`);
 }
 
 /** Checks one order, then approves (if needed) and requests. */

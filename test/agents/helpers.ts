@@ -9,7 +9,7 @@ import { ProviderAgent, type ProviderAgentOptions } from "../../src/provider/age
 import { AgentStore } from "../../src/provider/store";
 import { LogBackend } from "../../src/backends/log";
 import type { MitigationBackend } from "../../src/backends/types";
-import { MarketClient, type MitigationOrder } from "../../src/clients/market";
+import { MarketClient, type MitigationOrder, type RequestedEvent } from "../../src/clients/market";
 import { RegistryClient } from "../../src/clients/registry";
 import { deploySystem, type System } from "../../src/deploy";
 import { buildSmallInternet, scenarioAccounts, type ScenarioAccounts } from "../../src/scenario";
@@ -88,15 +88,33 @@ export async function order(
   };
 }
 
-/** Waits until `condition` holds, polling; fails after `ms`. */
-export async function until(
-  condition: () => Promise<boolean> | boolean,
-  ms = 20_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** The rate Beta's agent enforces in the FlowSpec sample, bytes per second. */
+export const SAMPLE_RATE_LIMIT = 1_250_000;
+
+/** The routes gobgpd shows for the FlowSpec sample (`gobgp global rib -a <family>`, sorted). */
+export const SAMPLE_ROUTES = {
+  ipv4: [
+    `[destination: 203.0.113.0/24][source: 198.51.100.200/32] rate: ${SAMPLE_RATE_LIMIT}.000000`,
+    "[destination: 203.0.113.10/32][source: 198.51.100.23/32] discard",
+    "[destination: 203.0.113.10/32][source: 198.51.100.64/26] discard",
+  ],
+  ipv6: ["[destination: 2001:db8:a::/48/0][source: 2001:db8:1000::66/128/0] discard"],
+};
+
+/**
+ * The FlowSpec sample for the back-end tests, both families and both actions: Alpha filters two
+ * IPv4 sources and one IPv6 source (discard), Beta rate-limits one IPv4 source (give Beta's agent
+ * `policy: { rateLimitBytesPerSecond: SAMPLE_RATE_LIMIT }`). Returns Alpha's IPv4 request.
+ */
+export async function requestFlowspecSample(net: SmallInternet): Promise<RequestedEvent> {
+  const { event } = await net.victim.request(
+    await order(net, "alpha", ["198.51.100.23", "198.51.100.64/26"], { target: "203.0.113.10/32", duration: 600 }),
+  );
+  await net.victim.request(
+    await order(net, "alpha", ["2001:db8:1000::66"], { target: "2001:db8:a::/48", duration: 600 }),
+  );
+  await net.victim.request(await order(net, "beta", ["198.51.100.200"], { duration: 600 }));
+  return event;
 }
+
+export { until } from "../helpers/until";

@@ -123,4 +123,34 @@ describe("agent tasks", function () {
     expect(run.exitCode).to.equal(1);
     expect(run.output).to.equal('"quagga" is not a back end: use log, exabgp, gobgp.');
   });
+
+  it("agent victim-daemon refuses a missing or bad policy, or a bad address to listen on, before starting", async function () {
+    const args = {
+      from: "3",
+      db: ":memory:",
+      listen: "127.0.0.1:0",
+      pollMs: "100",
+      followMs: "50",
+      dryRun: false,
+      json: false,
+    };
+    expect(await runTask("victim-daemon", args)).to.deep.include({ exitCode: 1, output: "--policy is required." });
+    const policy = path.join(dir, "policy.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({ budgetPerHour: "5", budgetPerDay: "50", maxPricePerPurchase: "abc", kinds: ["flow-filtering"] }),
+    );
+    expect(await runTask("victim-daemon", { ...args, policy })).to.deep.include({
+      exitCode: 1,
+      output: `${policy}: "maxPricePerPurchase" must be a price in tokens, such as "50" or "12.5", not "abc".`,
+    });
+    writeFileSync(
+      policy,
+      JSON.stringify({ budgetPerHour: "5", budgetPerDay: "50", maxPricePerPurchase: "1", kinds: ["flow-filtering"] }),
+    );
+    expect(await runTask("victim-daemon", { ...args, policy, listen: "localhost" })).to.deep.include({
+      exitCode: 1,
+      output: '"localhost" is not an address to listen on: write host:port (127.0.0.1:9740) or unix:/path.',
+    });
+  });
 });
