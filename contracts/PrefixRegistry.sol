@@ -32,7 +32,14 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         string metadataURI;
     }
 
-    mapping(address account => ParticipantStatus) private _status;
+    /// @dev A participant's status, and the salt below which its signed orders are void: one slot,
+    /// so that a service settling an order reads both at once.
+    struct Standing {
+        ParticipantStatus status;
+        uint248 minOrderSalt;
+    }
+
+    mapping(address account => Standing) private _standing;
     mapping(address account => Identity) private _identity;
     /// @dev `epoch` counts the AS number's changes of hands (assign, transfer, revoke) and is never
     /// reset, so that a consent given to one holding does not outlive it.
@@ -84,7 +91,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         string calldata name,
         string calldata metadataURI
     ) external onlyRole(REGISTRAR_ROLE) {
-        if (_status[account] == ParticipantStatus.None) revert PrefixRegistryNotParticipant(account);
+        if (_standing[account].status == ParticipantStatus.None) revert PrefixRegistryNotParticipant(account);
         if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
         _identity[account] = Identity(name, metadataURI);
         emit ParticipantUpdated(account, name, metadataURI, msg.sender);
@@ -93,20 +100,21 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     /// @inheritdoc IPrefixRegistry
     function suspendParticipant(address account) external onlyRole(REGISTRAR_ROLE) {
         _requireActive(account);
-        _status[account] = ParticipantStatus.Suspended;
+        _standing[account].status = ParticipantStatus.Suspended;
         emit ParticipantSuspended(account, msg.sender);
     }
 
     /// @inheritdoc IPrefixRegistry
     function reinstateParticipant(address account) external onlyRole(REGISTRAR_ROLE) {
-        if (_status[account] != ParticipantStatus.Suspended) revert PrefixRegistryParticipantNotSuspended(account);
-        _status[account] = ParticipantStatus.Active;
+        Standing storage standing = _standing[account];
+        if (standing.status != ParticipantStatus.Suspended) revert PrefixRegistryParticipantNotSuspended(account);
+        standing.status = ParticipantStatus.Active;
         emit ParticipantReinstated(account, msg.sender);
     }
 
     /// @inheritdoc IPrefixRegistry
     function participantStatus(address account) external view returns (ParticipantStatus) {
-        return _status[account];
+        return _standing[account].status;
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -114,7 +122,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         address account
     ) external view returns (ParticipantStatus status, string memory name, string memory metadataURI) {
         Identity storage identity = _identity[account];
-        return (_status[account], identity.name, identity.metadataURI);
+        return (_standing[account].status, identity.name, identity.metadataURI);
     }
 
     // --- AS numbers -----------------------------------------------------------------------
@@ -271,16 +279,44 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         uint128 network,
         uint8 length
     ) external view returns (ParticipantStatus status, bool holdsAll) {
-        return (_status[account], _holdsAll(account, network, length));
+        return (_standing[account].status, _holdsAll(account, network, length));
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function orderStanding(
+        address account,
+        uint128 network,
+        uint8 length
+    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minOrderSalt) {
+        Standing storage standing = _standing[account];
+        return (standing.status, _holdsAll(account, network, length), standing.minOrderSalt);
+    }
+
+    // --- signed orders --------------------------------------------------------------------
+
+    /// @inheritdoc IPrefixRegistry
+    function cancelOrdersUpTo(uint248 minSalt) external {
+        Standing storage standing = _standing[msg.sender];
+        if (standing.status == ParticipantStatus.None) revert PrefixRegistryNotParticipant(msg.sender);
+        uint248 current = standing.minOrderSalt;
+        if (minSalt <= current) revert PrefixRegistryMinOrderSaltNotRaised(msg.sender, current, minSalt);
+        standing.minOrderSalt = minSalt;
+        emit OrdersCancelledUpTo(msg.sender, minSalt);
+    }
+
+    /// @inheritdoc IPrefixRegistry
+    function minOrderSalt(address account) external view returns (uint256) {
+        return _standing[account].minOrderSalt;
     }
 
     function _holdsAll(address account, uint128 network, uint8 length) private view returns (bool) {
         // A non-canonical prefix is held by no one; a view meant for other contracts answers
         // rather than reverts.
-        if (!PrefixMath.isCanonical(network, length)) return false;
-        (bool found, Route memory route) = _covering(network, length, length);
-        if (!found || account == address(0) || route.holder != account) return false;
-        return _trie.holdsAllInside(route.network, route.prefixLength, network, length, account);
+        if (!PrefixMath.isCanonical(network, length) || account == address(0)) return false;
+        // On every request and order: the covering prefix's key and holder, nothing more.
+        (bool found, uint256 key) = _coveringKey(network, length, length);
+        if (!found || _trie.nodes[key].holder != account) return false;
+        return _trie.holdsAllInside(uint128(key >> 8), uint8(key), network, length, account);
     }
 
     /// @inheritdoc IPrefixRegistry
@@ -298,8 +334,8 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     function _registerParticipant(address account, string calldata name, string calldata metadataURI) private {
         if (account == address(0)) revert PrefixRegistryZeroAddress();
         if (bytes(name).length == 0) revert PrefixRegistryEmptyName(account);
-        if (_status[account] != ParticipantStatus.None) revert PrefixRegistryAlreadyRegistered(account);
-        _status[account] = ParticipantStatus.Active;
+        if (_standing[account].status != ParticipantStatus.None) revert PrefixRegistryAlreadyRegistered(account);
+        _standing[account].status = ParticipantStatus.Active;
         _identity[account] = Identity(name, metadataURI);
         emit ParticipantRegistered(account, name, metadataURI, msg.sender);
     }
@@ -338,16 +374,24 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         uint8 length,
         uint8 maxLength
     ) private view returns (bool found, Route memory route) {
+        uint256 key;
+        (found, key) = _coveringKey(network, length, maxLength);
+        if (found) route = _route(uint128(key >> 8), uint8(key), _trie.nodes[key]);
+    }
+
+    /// @dev The key of the prefix `_covering` finds. Probes only the lengths registered, longest
+    /// first.
+    function _coveringKey(uint128 network, uint8 length, uint8 maxLength) private view returns (bool, uint256) {
         uint8 longest = maxLength < length ? maxLength : length;
         // The lengths ever registered, up to `longest` (which is at most 128).
         uint256 candidates = _trie.registeredLengths() & ((uint256(2) << longest) - 1);
         while (candidates != 0) {
             uint8 candidate = uint8(Math.log2(candidates));
-            uint128 candidateNetwork = network & PrefixMath.mask(candidate);
-            PrefixTrie.Node memory record = _trie.nodes[PrefixMath.key(candidateNetwork, candidate)];
-            if (record.registered) return (true, _route(candidateNetwork, candidate, record));
+            uint256 key = PrefixMath.key(network & PrefixMath.mask(candidate), candidate);
+            if (_trie.nodes[key].registered) return (true, key);
             candidates ^= uint256(1) << candidate;
         }
+        return (false, 0);
     }
 
     function _route(uint128 network, uint8 length, PrefixTrie.Node memory record) private pure returns (Route memory) {
@@ -366,7 +410,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     }
 
     function _requireActive(address account) private view {
-        ParticipantStatus status = _status[account];
+        ParticipantStatus status = _standing[account].status;
         if (status == ParticipantStatus.None) revert PrefixRegistryNotParticipant(account);
         if (status == ParticipantStatus.Suspended) revert PrefixRegistryParticipantSuspended(account);
     }

@@ -4,10 +4,15 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IPrefixRegistry} from "./interfaces/IPrefixRegistry.sol";
 import {IProviderServiceContract} from "./interfaces/IProviderServiceContract.sol";
+import {MitigationOrders} from "./libraries/MitigationOrders.sol";
 import {PrefixMath} from "./libraries/PrefixMath.sol";
 
 /// @title ProviderServiceContract
@@ -15,14 +20,21 @@ import {PrefixMath} from "./libraries/PrefixMath.sol";
 /// @dev Used through minimal-proxy clones made by the ServiceDirectory. The token, registry and
 /// directory are immutables of the implementation, shared by every clone, so a clone's own
 /// storage starts with the provider. Tokens held by a clone are exactly the escrows of its
-/// pending requests: every path out of Pending pays or refunds that request's price once.
-contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTransient {
+/// pending requests: every path out of Pending pays or refunds that request's price once. A settled
+/// order never passes through the contract: it is paid from the victim to the provider directly.
+/// The EIP-712 domain's name and version are immutables too; its verifying contract is the clone.
+contract ProviderServiceContract is IProviderServiceContract, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice The most attack sources one request may list.
     uint256 public constant MAX_SOURCES = 64;
     /// @notice How far ahead an acknowledgement deadline may be: escrow is never locked longer.
     uint256 public constant MAX_ACK_WINDOW = 1 days;
+    /// @notice The gas an ERC-1271 wallet gets to check a signature: a wallet that burns more
+    /// fails its own order, never the batch.
+    uint256 public constant ERC1271_GAS = 100_000;
+    /// @notice The longest order endpoint a provider may publish, in bytes.
+    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
 
     /// @notice The token that pays for mitigation.
     IERC20 public immutable TOKEN;
@@ -56,13 +68,14 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
 
     mapping(uint32 offeringId => Offering) private _offerings;
     mapping(uint256 requestId => StoredRequest) private _requests;
+    string private _orderEndpoint;
 
     modifier onlyProvider() {
         if (msg.sender != _provider) revert ProviderServiceNotProvider(msg.sender);
         _;
     }
 
-    constructor(IERC20 token, IPrefixRegistry registry, address directory) {
+    constructor(IERC20 token, IPrefixRegistry registry, address directory) EIP712("DDoS Mitigation Service", "1") {
         TOKEN = token;
         REGISTRY = registry;
         DIRECTORY = directory;
@@ -205,6 +218,65 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
         if (paid != 0) TOKEN.safeTransfer(msg.sender, paid);
     }
 
+    // --- orders ---------------------------------------------------------------------------
+
+    /// @inheritdoc IProviderServiceContract
+    function settleOrders(
+        Order[] calldata orders,
+        bytes[] calldata signatures
+    ) external onlyProvider nonReentrant returns (uint256 settled) {
+        uint256 count = orders.length;
+        if (count == 0) revert ProviderServiceEmptyBatch();
+        if (signatures.length != count) revert ProviderServiceSignatureCountMismatch(count, signatures.length);
+        _requireActive(msg.sender);
+        // A clone is not the implementation EIP712 cached its separator for: compute it once here.
+        bytes32 domainSeparator = _domainSeparatorV4();
+        for (uint256 i = 0; i < count; ++i) {
+            Order calldata order = orders[i];
+            bytes32 hash = MessageHashUtils.toTypedDataHash(domainSeparator, MitigationOrders.structHash(order));
+            (bool ok, OrderSkipReason reason) = _settle(order, hash, signatures[i]);
+            if (ok) ++settled;
+            else emit OrderSkipped(hash, order.requester, reason);
+        }
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function cancelOrder(Order calldata order) external {
+        if (order.service != address(this)) revert ProviderServiceWrongService(order.service);
+        bytes32 hash = _hashTypedDataV4(MitigationOrders.structHash(order));
+        uint256 requestId = MitigationOrders.requestId(order.requester, hash);
+        if (msg.sender != order.requester) revert ProviderServiceNotRequester(requestId, msg.sender);
+        StoredRequest storage r = _requests[requestId];
+        if (r.status != RequestStatus.None) revert ProviderServiceWrongStatus(requestId, r.status);
+        r.status = RequestStatus.Cancelled;
+        emit OrderCancelled(hash, msg.sender);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function orderHash(Order calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(MitigationOrders.structHash(order));
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function orderRequestId(address requester, bytes32 hash) external pure returns (uint256) {
+        return MitigationOrders.requestId(requester, hash);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function setOrderEndpoint(string calldata endpoint) external onlyProvider {
+        uint256 length = bytes(endpoint).length;
+        if (length > MAX_ENDPOINT_LENGTH) revert ProviderServiceEndpointTooLong(length, MAX_ENDPOINT_LENGTH);
+        _orderEndpoint = endpoint;
+        emit OrderEndpointChanged(endpoint);
+    }
+
+    /// @inheritdoc IProviderServiceContract
+    function orderEndpoint() external view returns (string memory) {
+        return _orderEndpoint;
+    }
+
+    // --- answers and the running mitigation -------------------------------------------------
+
     /// @inheritdoc IProviderServiceContract
     function reject(uint256 requestId, uint8 reason) external onlyProvider nonReentrant {
         StoredRequest storage r = _pending(requestId);
@@ -326,6 +398,124 @@ contract ProviderServiceContract is IProviderServiceContract, ReentrancyGuardTra
             uint96(price),
             params.ackDeadline
         );
+    }
+
+    /// @dev Checks one order and, if it passes, starts it. The reason is read only when it was skipped.
+    function _settle(
+        Order calldata order,
+        bytes32 hash,
+        bytes calldata signature
+    ) private returns (bool settled, OrderSkipReason reason) {
+        uint256 requestId;
+        uint256 price;
+        (settled, reason, requestId, price) = _checkOrder(order, hash, signature);
+        if (!settled) return (false, reason);
+        if (!_startOrder(order, hash, requestId, price)) return (false, OrderSkipReason.PaymentFailed);
+    }
+
+    /// @dev Records a checked order's running mitigation and takes its price from the requester to
+    /// the provider (the caller); false, with nothing recorded, when the payment fails.
+    function _startOrder(Order calldata order, bytes32 hash, uint256 requestId, uint256 price) private returns (bool) {
+        uint40 startedAt = uint40(block.timestamp);
+        // Recorded before the tokens move, undone if they cannot. price <= maxPrice, a uint96.
+        _requests[requestId] = StoredRequest({
+            price: uint96(price),
+            ackDeadline: order.expiry,
+            startedAt: startedAt,
+            duration: order.duration,
+            offeringId: order.offeringId,
+            status: RequestStatus.Acknowledged,
+            rating: 0
+        });
+        if (price != 0 && !SafeERC20.trySafeTransferFrom(TOKEN, order.requester, msg.sender, price)) {
+            delete _requests[requestId];
+            return false;
+        }
+        emit OrderSettled(requestId, hash, order.offeringId, uint96(price), startedAt, startedAt + order.duration);
+        return true;
+    }
+
+    /// @dev Every check of an order but its payment, cheap ones first; the signature before any
+    /// storage read that only this order needs. Returns its request id and price when it passes.
+    function _checkOrder(
+        Order calldata order,
+        bytes32 hash,
+        bytes calldata signature
+    ) private view returns (bool sellable, OrderSkipReason reason, uint256 requestId, uint256 price) {
+        address requester = order.requester;
+        if (order.service != address(this)) return (false, OrderSkipReason.WrongService, 0, 0);
+        if (block.timestamp > order.expiry) return (false, OrderSkipReason.Expired, 0, 0);
+        if (requester == msg.sender) return (false, OrderSkipReason.RequesterIsProvider, 0, 0);
+        if (!_isSignedBy(requester, hash, signature)) return (false, OrderSkipReason.BadSignature, 0, 0);
+        requestId = MitigationOrders.requestId(requester, hash);
+        RequestStatus status = _requests[requestId].status;
+        if (status == RequestStatus.Cancelled) return (false, OrderSkipReason.Cancelled, 0, 0);
+        if (status != RequestStatus.None) return (false, OrderSkipReason.AlreadySettled, 0, 0);
+        (sellable, reason, price) = _orderPrice(order);
+        if (!sellable) return (false, reason, 0, 0);
+        (sellable, reason) = _checkStanding(order);
+        if (!sellable) return (false, reason, 0, 0);
+    }
+
+    /// @dev The registry's answer for an order's requester, in one call: an active participant,
+    /// holding all of the target, that has not voided orders with this salt.
+    function _checkStanding(Order calldata order) private view returns (bool, OrderSkipReason) {
+        (IPrefixRegistry.ParticipantStatus status, bool holdsAll, uint256 minSalt) = REGISTRY.orderStanding(
+            order.requester,
+            order.target.network,
+            order.target.prefixLength
+        );
+        if (order.salt < minSalt) return (false, OrderSkipReason.Cancelled);
+        if (status != IPrefixRegistry.ParticipantStatus.Active) return (false, OrderSkipReason.InactiveRequester);
+        if (!holdsAll) return (false, OrderSkipReason.NotWhollyHeld);
+        return (true, OrderSkipReason.WrongService);
+    }
+
+    /// @dev The price of an order, or why it cannot be sold (`sellable` false): the offering exists
+    /// and is active, the duration is allowed, the price within the order's maximum, the prefixes
+    /// canonical.
+    function _orderPrice(
+        Order calldata order
+    ) private view returns (bool sellable, OrderSkipReason reason, uint256 price) {
+        uint32 offeringId = order.offeringId;
+        if (offeringId >= _offeringCount) return (false, OrderSkipReason.UnknownOffering, 0);
+        Offering storage o = _offerings[offeringId];
+        if (!o.active) return (false, OrderSkipReason.OfferingInactive, 0);
+        uint32 duration = order.duration;
+        if (duration == 0 || duration > o.maxDuration) return (false, OrderSkipReason.InvalidDuration, 0);
+        price = _price(o.pricePerHour, duration);
+        if (price > order.maxPrice) return (false, OrderSkipReason.PriceAboveMaximum, 0);
+        if (!_validPrefixes(order.target, order.sources)) return (false, OrderSkipReason.InvalidPrefix, 0);
+        return (true, reason, price);
+    }
+
+    /// @dev True when `signature` is `requester`'s over `hash`: low-s ECDSA for an EOA, else the
+    /// requester's ERC-1271 answer, given bounded gas.
+    function _isSignedBy(address requester, bytes32 hash, bytes calldata signature) private view returns (bool) {
+        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(hash, signature);
+        if (error == ECDSA.RecoverError.NoError && signer == requester) return true;
+        if (requester.code.length == 0) return false;
+        bytes memory query = abi.encodeCall(IERC1271.isValidSignature, (hash, signature));
+        bool valid;
+        // Only the first 32 bytes of the answer are copied, so a wallet cannot make this call
+        // expensive by returning much; its gas is capped at ERC1271_GAS.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let success := staticcall(ERC1271_GAS, requester, add(query, 0x20), mload(query), 0x00, 0x20)
+            valid := and(success, and(gt(returndatasize(), 0x1f), eq(shr(224, mload(0x00)), 0x1626ba7e)))
+        }
+        return valid;
+    }
+
+    /// @dev The target is canonical, and there are 1 to MAX_SOURCES canonical sources.
+    function _validPrefixes(IpPrefix calldata target, IpPrefix[] calldata sources) private pure returns (bool) {
+        if (!PrefixMath.isCanonical(target.network, target.prefixLength)) return false;
+        uint256 count = sources.length;
+        if (count == 0 || count > MAX_SOURCES) return false;
+        for (uint256 i = 0; i < count; ++i) {
+            if (!PrefixMath.isCanonical(sources[i].network, sources[i].prefixLength)) return false;
+        }
+        return true;
     }
 
     /// @dev The offering is active, the duration and deadline allowed, the price within bounds.

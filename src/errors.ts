@@ -52,7 +52,7 @@ const ROLE_NAMES = new Map<string, string>([
   [id("MINTER_ROLE"), "minter"],
 ]);
 
-const REQUEST_STATUS = ["unknown", "pending", "acknowledged", "rejected", "reclaimed", "withdrawn"];
+const REQUEST_STATUS = ["unknown", "pending", "acknowledged", "rejected", "reclaimed", "withdrawn", "cancelled"];
 
 const tokens = (value: unknown) => `${formatUnits(value as bigint, 18)} MIT`;
 const prefix = (network: unknown, length: unknown) => describePrefix(network as bigint, length as bigint);
@@ -86,6 +86,8 @@ const SENTENCES: Record<string, Explain> = {
   PrefixRegistryNotRevoker: (a) =>
     `${a[0]} may not revoke ${prefix(a[1], a[2])}: only a registrar, or the holder of the prefix it was delegated from, may.`,
   PrefixRegistryEmptyBatch: () => "The batch is empty.",
+  PrefixRegistryMinOrderSaltNotRaised: (a) =>
+    `${a[0]}'s orders below salt ${a[1]} are already void: a new minimum must be higher, not ${a[2]}.`,
   // MitigationToken
   MitigationTokenZeroAddress: (a) =>
     `The token's ${ROLE_NAMES.get(String(a[0])) ?? String(a[0])} cannot be the zero address: name an account.`,
@@ -151,6 +153,9 @@ const SENTENCES: Record<string, Explain> = {
   ProviderServiceInvalidCode: (a) => `Code ${a[0]} is out of range for this report.`,
   ProviderServiceAlreadyRated: (a) => `Request ${request(a[0])} has already been rated.`,
   ProviderServiceEmptyBatch: () => "The batch is empty.",
+  ProviderServiceSignatureCountMismatch: (a) => `A batch of ${a[0]} orders needs ${a[0]} signatures, not ${a[1]}.`,
+  ProviderServiceWrongService: (a) => `The order is for the service ${a[0]}, not this one.`,
+  ProviderServiceEndpointTooLong: (a) => `An order endpoint may be ${a[1]} bytes long at most, not ${a[0]}.`,
 };
 
 /** The custom error in revert data, if it is one of ours. */

@@ -68,6 +68,9 @@ interface IPrefixRegistry {
     /// @notice Emitted when a registrar takes an AS number back.
     event AsnRevoked(uint32 indexed asn, address indexed formerHolder, address indexed registrar);
 
+    /// @notice Emitted when a participant voids every order it signed with a salt below `minSalt`.
+    event OrdersCancelledUpTo(address indexed account, uint256 minSalt);
+
     /// @notice Emitted when a registrar allocates a prefix.
     event PrefixAllocated(uint128 network, uint8 prefixLength, address indexed holder, uint32 indexed originAsn);
     /// @notice Emitted when a holder delegates a more-specific prefix out of one it holds.
@@ -117,6 +120,8 @@ interface IPrefixRegistry {
     error PrefixRegistryNotRevoker(address account, uint128 network, uint8 length);
     /// @notice Thrown when a batch is empty.
     error PrefixRegistryEmptyBatch();
+    /// @notice Thrown when a participant's new minimum order salt does not raise the current one.
+    error PrefixRegistryMinOrderSaltNotRaised(address account, uint256 current, uint256 proposed);
 
     // --- participants ---------------------------------------------------------------------
 
@@ -216,6 +221,21 @@ interface IPrefixRegistry {
     /// answers false (request the more-specific prefixes one by one). Meant to be called inside
     /// other contracts' transactions: it probes only the prefix lengths in use.
     function isHolder(address account, uint128 network, uint8 length) external view returns (bool);
+
+    /// @notice What a service checks when it settles a signed order of `account`: its status,
+    /// whether it holds all of (`network`, `length`), and the salt below which its orders are void.
+    function orderStanding(
+        address account,
+        uint128 network,
+        uint8 length
+    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minOrderSalt);
+
+    /// @notice Voids every signed mitigation order of the caller whose salt is below `minSalt`, at
+    /// every service at once. The minimum only rises. Any participant, even suspended.
+    function cancelOrdersUpTo(uint248 minSalt) external;
+
+    /// @notice The salt below which `account`'s signed orders are void.
+    function minOrderSalt(address account) external view returns (uint256);
 
     /// @notice One call for contracts that act on a participant's behalf: its status, and whether
     /// it holds all of (`network`, `length`) as `isHolder` defines it.

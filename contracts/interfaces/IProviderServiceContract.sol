@@ -2,9 +2,12 @@
 pragma solidity ^0.8.24;
 
 /// @title IProviderServiceContract
-/// @notice One provider's DDoS mitigation service: its offerings, and the life cycle of each
-/// request: request (escrow, on-chain ownership check) → acknowledge (payment) or reject / reclaim
-/// (refund); then status and efficacy reports, withdrawal and rating.
+/// @notice One provider's DDoS mitigation service: its offerings, and two ways to buy them.
+/// Direct (the use case's flow, and the fallback): request (escrow, on-chain ownership check) →
+/// acknowledge (payment) or reject / reclaim (refund). Orders (the fast path): the victim signs an
+/// EIP-712 order off chain and sends it to the provider's agent, which settles many in one
+/// transaction, each checked on chain and paid victim → provider at once. Both lead to the same
+/// running mitigation: status and efficacy reports, withdrawal, rating.
 /// @dev Deployed as a minimal-proxy clone by the ServiceDirectory, one per provider.
 interface IProviderServiceContract {
     /// @notice What a mitigation does to the attack traffic.
@@ -22,7 +25,8 @@ interface IProviderServiceContract {
         Acknowledged,
         Rejected,
         Reclaimed,
-        Withdrawn
+        Withdrawn,
+        Cancelled
     }
 
     /// @notice An offering of the provider.
@@ -46,6 +50,24 @@ interface IProviderServiceContract {
         DeadlinePassed
     }
 
+    /// @notice Why `settleOrders` skipped an order. It moved nothing, and the batch went on.
+    enum OrderSkipReason {
+        WrongService,
+        Expired,
+        RequesterIsProvider,
+        BadSignature,
+        AlreadySettled,
+        Cancelled,
+        UnknownOffering,
+        OfferingInactive,
+        InvalidDuration,
+        PriceAboveMaximum,
+        InvalidPrefix,
+        InactiveRequester,
+        NotWhollyHeld,
+        PaymentFailed
+    }
+
     /// @notice A prefix in the registry's 128-bit space (IPv4 as ::ffff:a.b.c.d/96+n).
     struct IpPrefix {
         uint128 network;
@@ -66,6 +88,26 @@ interface IProviderServiceContract {
         uint32 duration;
         uint96 maxPrice;
         uint40 ackDeadline;
+    }
+
+    /// @notice A victim's order, signed with EIP-712 (domain: this contract's name "DDoS Mitigation
+    /// Service", version "1", the chain id and this service's address, so that it can be settled
+    /// only here). Settled once, by the provider, at the price of the offering then.
+    /// @param service This service (checked against the domain's too).
+    /// @param requester The victim: an EOA (low-s ECDSA) or a contract wallet (ERC-1271).
+    /// @param expiry The order may not be settled after this time (unix seconds).
+    /// @param salt Unique per order; orders with a salt below the requester's minimum in the
+    /// registry (`IPrefixRegistry.cancelOrdersUpTo`) are void.
+    struct Order {
+        address service;
+        address requester;
+        uint32 offeringId;
+        IpPrefix target;
+        IpPrefix[] sources;
+        uint32 duration;
+        uint96 maxPrice;
+        uint40 expiry;
+        uint256 salt;
     }
 
     /// @notice A request as `getRequest` returns it. Request ids are `requester << 64 | n`, where
@@ -120,6 +162,24 @@ interface IProviderServiceContract {
     event MitigationReclaimed(uint256 indexed requestId, uint96 refunded);
     /// @notice Emitted when the requester ends a running mitigation early.
     event MitigationWithdrawn(uint256 indexed requestId, uint40 endedAt);
+    /// @notice Emitted when the provider settles an order: the mitigation runs from `startedAt` to
+    /// `endsAt` and `price` went from the requester (the top 160 bits of `requestId`) to the
+    /// provider. The order itself, target and sources, is in the settlement's calldata (and with the
+    /// provider, who received it): the event stays small because it is paid once per order.
+    event OrderSettled(
+        uint256 indexed requestId,
+        bytes32 orderHash,
+        uint32 offeringId,
+        uint96 price,
+        uint40 startedAt,
+        uint40 endsAt
+    );
+    /// @notice Emitted when `settleOrders` skips an order, and why.
+    event OrderSkipped(bytes32 indexed orderHash, address indexed requester, OrderSkipReason reason);
+    /// @notice Emitted when a requester cancels one of its orders before settlement.
+    event OrderCancelled(bytes32 indexed orderHash, address indexed requester);
+    /// @notice Emitted when the provider publishes where its agent takes orders.
+    event OrderEndpointChanged(string endpoint);
     /// @notice Emitted when the provider reports on a mitigation (DOTS status codes, RFC 9132).
     event MitigationStatusReported(uint256 indexed requestId, uint8 status, uint64 bytesDropped, uint64 packetsDropped);
     /// @notice Emitted when the requester reports the attack's status (1 under attack, 2 mitigated).
@@ -179,6 +239,12 @@ interface IProviderServiceContract {
     error ProviderServiceAlreadyRated(uint256 requestId);
     /// @notice Thrown when a batch is empty.
     error ProviderServiceEmptyBatch();
+    /// @notice Thrown when `settleOrders` gets a different number of orders and signatures.
+    error ProviderServiceSignatureCountMismatch(uint256 orders, uint256 signatures);
+    /// @notice Thrown when an order names another service than this one.
+    error ProviderServiceWrongService(address service);
+    /// @notice Thrown when a published order endpoint is longer than the maximum.
+    error ProviderServiceEndpointTooLong(uint256 length, uint256 max);
 
     /// @notice Sets the provider. Called once by the directory right after cloning.
     function initialize(address provider) external;
@@ -266,6 +332,34 @@ interface IProviderServiceContract {
     /// @notice Rates the service from 1 to 5, once per request. Requester only, after
     /// acknowledgement.
     function rate(uint256 requestId, uint8 rating) external;
+
+    /// @notice Settles signed orders: each valid one is paid from its requester to the provider at
+    /// once and starts its mitigation, with the request id `orderRequestId(requester, hash)`. An
+    /// order that fails a check is skipped with `OrderSkipped` and its reason; it moves nothing and
+    /// never reverts the batch. Provider only, while active.
+    /// @param signatures One per order: 65 bytes (r, s, v) for an EOA, anything its ERC-1271 wallet
+    /// accepts otherwise.
+    /// @return settled How many orders were settled.
+    function settleOrders(Order[] calldata orders, bytes[] calldata signatures) external returns (uint256 settled);
+
+    /// @notice Cancels one of the caller's orders (not yet settled). Requester only. To void many at
+    /// once, at every service, see `IPrefixRegistry.cancelOrdersUpTo`.
+    function cancelOrder(Order calldata order) external;
+
+    /// @notice The EIP-712 hash of an order, as signed.
+    function orderHash(Order calldata order) external view returns (bytes32);
+
+    /// @notice The request id a settled (or cancelled) order is recorded under:
+    /// `requester << 64 | 1 << 63 | (orderHash mod 2^63)` (direct requests count up from 1 below
+    /// 2^63).
+    function orderRequestId(address requester, bytes32 hash) external pure returns (uint256);
+
+    /// @notice Publishes where the provider's agent takes orders (e.g. its HTTPS URL). Provider
+    /// only.
+    function setOrderEndpoint(string calldata endpoint) external;
+
+    /// @notice Where the provider's agent takes orders; empty when it does not.
+    function orderEndpoint() external view returns (string memory);
 
     /// @notice A request as stored.
     function getRequest(uint256 requestId) external view returns (Request memory);

@@ -25,7 +25,15 @@ import { send } from "./tx";
 export const MITIGATION_KINDS = ["flow-filtering", "rate-limiting", "blackholing", "scrubbing"] as const;
 export type MitigationKindName = (typeof MITIGATION_KINDS)[number];
 
-export const REQUEST_STATUSES = ["none", "pending", "acknowledged", "rejected", "reclaimed", "withdrawn"] as const;
+export const REQUEST_STATUSES = [
+  "none",
+  "pending",
+  "acknowledged",
+  "rejected",
+  "reclaimed",
+  "withdrawn",
+  "cancelled",
+] as const;
 export type RequestStatusName = (typeof REQUEST_STATUSES)[number];
 
 /** DOTS mitigation status codes (RFC 9132 §5.3.3). */

@@ -55,6 +55,20 @@ export async function expectMarketInvariants(market: {
       ledgerOf(ledgers, event.args.requestId).reclaimed.push(event.args.refunded);
     }
 
+    // A settled order was paid once, straight to the provider, and runs (or ran) under its id.
+    const settledOrders = new Set<bigint>();
+    for (const event of await service.queryFilter(service.filters.OrderSettled())) {
+      const id = event.args.requestId;
+      expect(settledOrders.has(id), `service ${address}: order ${id} settled twice`).to.be.false;
+      settledOrders.add(id);
+      const r = await service.getRequest(id);
+      expect([RequestStatus.Acknowledged, RequestStatus.Withdrawn], `order ${id}: status`).to.include(
+        requestStatus(r.status),
+      );
+      expect(r.price, `order ${id}: price`).to.equal(event.args.price);
+      expect(r.requester, `order ${id}: requester`).to.equal(ethers.getAddress(ethers.toBeHex(id >> 64n, 20)));
+    }
+
     // Request ids are requester << 64 | n for n = 1..requestCount: every n appears exactly once.
     const count = await service.requestCount();
     const ids = [...ledgers.keys()].sort((a, b) => Number((a & SEQUENCE_MASK) - (b & SEQUENCE_MASK)));

@@ -33,6 +33,7 @@ export enum RequestStatus {
   Rejected = 3,
   Reclaimed = 4,
   Withdrawn = 5,
+  Cancelled = 6,
 }
 
 /** `IProviderServiceContract.AcknowledgementSkipReason`. */
@@ -49,6 +50,7 @@ const REQUEST_STATUSES: readonly RequestStatus[] = [
   RequestStatus.Rejected,
   RequestStatus.Reclaimed,
   RequestStatus.Withdrawn,
+  RequestStatus.Cancelled,
 ];
 
 /** A status as the contract returns it (a bigint), as a `RequestStatus`. */
