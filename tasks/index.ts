@@ -5,3 +5,4 @@ import "./mitigation";
 import "./token";
 import "./agent";
 import "./import";
+import "./dashboard";
