@@ -3,6 +3,7 @@ import path from "node:path";
 import { task, types } from "hardhat/config";
 
 import { buildDashboard } from "../src/dashboard/build";
+import { DEFAULT_MAX_BLOCK_RANGE, DEFAULT_POLL_MS } from "../src/dashboard/config";
 import { dashboardConfig } from "../src/dashboard/setup";
 import { eip1193Upstream, httpUpstream, startDashboardServer } from "../src/dashboard/server";
 import { toOperatorError } from "../src/errors";
@@ -19,8 +20,13 @@ interface DashboardArgs {
 task("dashboard", "Serves the market's read-only web dashboard for this network (runs until SIGINT/SIGTERM)")
   .addOptionalParam("port", "The port to listen on (0: any free port)", "8080", types.string)
   .addOptionalParam("host", "The address to listen on", "127.0.0.1", types.string)
-  .addOptionalParam("pollMs", "Milliseconds between the web app's head polls", "400", types.string)
-  .addOptionalParam("maxBlockRange", "The most blocks one eth_getLogs call spans", "2000", types.string)
+  .addOptionalParam("pollMs", "Milliseconds between the web app's head polls", String(DEFAULT_POLL_MS), types.string)
+  .addOptionalParam(
+    "maxBlockRange",
+    "The most blocks one eth_getLogs call spans",
+    String(DEFAULT_MAX_BLOCK_RANGE),
+    types.string,
+  )
   .addFlag("rebuild", "Build the web app even if the last build is current")
   .setAction(async (args: DashboardArgs, hre) => {
     try {

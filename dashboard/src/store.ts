@@ -71,6 +71,7 @@ export class MarketStore {
         this.model = new MarketModel(config.addresses);
         this.changed();
       },
+      listServices: () => this.directory.allServices(),
     });
   }
 

@@ -22,5 +22,5 @@ export const RPC_PATH = "/rpc";
 export const CONFIG_PATH = "/config.json";
 
 /** Head polls: fast enough that a new block shows well within a 1 s block time. */
-export const DEFAULT_POLL_MS = 400;
+export const DEFAULT_POLL_MS = 300;
 export const DEFAULT_MAX_BLOCK_RANGE = 2000;

@@ -134,6 +134,9 @@ function refusal(body: string): string | null {
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const root = path.resolve(options.staticDir);
+  // One call before serving: a node that does not answer is said now, and the first page load
+  // does not pay for setting up the connection.
+  await options.upstream(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "eth_chainId", params: [] }));
   const configJson = JSON.stringify(options.config);
 
   const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, cache = "no-cache") => {
