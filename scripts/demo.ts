@@ -68,9 +68,8 @@ async function main(): Promise<void> {
     const ignitionDir = hre.config.paths.ignition ?? path.join(hre.config.paths.root, "ignition");
     const dir = deploymentDirectory(chainId, { ignitionDir });
     writeDemoDeployment(dir, addresses);
-    report.line(
-      `addresses written to ${path.relative(process.cwd(), dir) || dir}: the tasks and the dashboard find them`,
-    );
+    const shown = path.relative(process.cwd(), dir);
+    report.line(`addresses written to ${shown.startsWith("..") ? dir : shown}: the tasks and the dashboard find them`);
     report.line(`watch it: npm run dashboard -- --network ${hre.network.name}`);
   }
 

@@ -1,9 +1,8 @@
-/** The dashboard's frame: loads the configuration, starts following the chain, switches views. */
+/** The dashboard's frame: the header, and the view the URL's hash names once the store is there. */
 import { useEffect, useState } from "react";
 
-import { toOperatorError } from "../../src/errors";
 import { Header } from "./components/Header";
-import { loadConfig, MarketStore } from "./store";
+import type { MarketStore } from "./store";
 import { AccountsView } from "./views/Accounts";
 import { LiveView } from "./views/Live";
 import { LookupView } from "./views/Lookup";
@@ -21,28 +20,18 @@ function viewFromHash(): (typeof VIEWS)[number] {
   return VIEWS.find((v) => v.id === id) ?? VIEWS[0];
 }
 
-export function App() {
-  const [store, setStore] = useState<MarketStore | null>(null);
-  const [error, setError] = useState<string | null>(null);
+/** The store following the chain, or why there is none. */
+export type Started = { store: MarketStore; error?: undefined } | { store?: undefined; error: string };
+
+export function App({ store: starting }: { store: Promise<Started> }) {
+  const [started, setStarted] = useState<Started | null>(null);
   const [view, setView] = useState(viewFromHash);
+  const store = started?.store ?? null;
+  const error = started?.error ?? null;
 
   useEffect(() => {
-    let started: MarketStore | null = null;
-    let cancelled = false;
-    loadConfig().then(
-      (config) => {
-        if (cancelled) return;
-        started = new MarketStore(config);
-        started.start();
-        setStore(started);
-      },
-      (e: unknown) => setError(toOperatorError(e).message),
-    );
-    return () => {
-      cancelled = true;
-      started?.stop();
-    };
-  }, []);
+    void starting.then(setStarted);
+  }, [starting]);
 
   useEffect(() => {
     const onHash = () => setView(viewFromHash());

@@ -6,16 +6,10 @@
 import { JsonRpcProvider, Network, getAddress } from "ethers";
 import { useSyncExternalStore } from "react";
 
-import {
-  MitigationToken__factory,
-  PrefixRegistry__factory,
-  ServiceDirectory__factory,
-  type MitigationToken,
-  type PrefixRegistry,
-  type ServiceDirectory,
-} from "../../typechain-types";
+import type { MitigationToken, PrefixRegistry, ServiceDirectory } from "../../typechain-types";
 import { RegistryClient } from "../../src/clients/registry";
 import { CONFIG_PATH, RPC_PATH, type DashboardConfig } from "../../src/dashboard/config";
+import { attachSystem } from "../../src/deploy";
 import { ChainFollower } from "../../src/dashboard/follow";
 import { MarketModel } from "../../src/dashboard/model";
 import { toOperatorError } from "../../src/errors";
@@ -45,10 +39,13 @@ export class MarketStore {
   constructor(readonly config: DashboardConfig) {
     const network = Network.from(config.chainId);
     const url = new URL(RPC_PATH, window.location.href).href;
-    this.provider = new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 100 });
-    this.registry = PrefixRegistry__factory.connect(config.addresses.registry, this.provider);
-    this.directory = ServiceDirectory__factory.connect(config.addresses.directory, this.provider);
-    this.token = MitigationToken__factory.connect(config.addresses.token, this.provider);
+    // No shared answers (ethers keeps one for 250 ms by default): each head poll asks the node.
+    this.provider = new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 100, cacheTimeout: -1 });
+    ({
+      registry: this.registry,
+      directory: this.directory,
+      token: this.token,
+    } = attachSystem(config.addresses, this.provider));
     this.model = new MarketModel(config.addresses);
     this.follower = new ChainFollower({
       provider: this.provider,

@@ -13,8 +13,8 @@ import {
   toRequestedEvent,
   type MitigationKindName,
   type RequestStatusName,
+  type RequestedEvent,
 } from "../clients/market";
-import type { Prefix } from "../prefix";
 
 /** Logs of blocks `fromBlock`..`toBlock` in chain order, with the time of their blocks. */
 export interface ChainBatch {
@@ -65,22 +65,12 @@ export interface StatusReport {
  * order (OrderSettled, coming with the contracts' orders) will be a row of kind "order" that starts
  * acknowledged, and lives on exactly as an acknowledged request (status reports, withdrawal, rating).
  */
-export interface MitigationRow {
+export interface MitigationRow extends RequestedEvent {
   kind: "request";
   /** `service/requestId`, unique in the market. */
   key: string;
-  service: string;
-  requestId: bigint;
-  requester: string;
-  offeringId: number;
-  target: Prefix;
-  sources: Prefix[];
-  duration: number;
-  price: bigint;
-  ackDeadline: number;
   status: RequestStatusName;
-  /** Where and when it was requested. */
-  block: number;
+  /** When it was requested (its block's time). */
   time: number;
   /** When the provider answered (acknowledged or rejected). */
   answeredBlock?: number;
@@ -229,17 +219,8 @@ export class MarketModel {
         this.rows.set(key, {
           kind: "request",
           key,
-          service: address,
-          requestId: event.requestId,
-          requester: getAddress(event.requester),
-          offeringId: event.offeringId,
-          target: event.target,
-          sources: event.sources,
-          duration: event.duration,
-          price: event.price,
-          ackDeadline: event.ackDeadline,
+          ...event,
           status: "pending",
-          block,
           time,
           reports: [],
           seenAt: now,

@@ -52,7 +52,7 @@ export function providerStats(model: MarketModel, service: string): ProviderStat
     pending,
     ackRate: decided === 0 ? null : acknowledged / decided,
     medianResponseSeconds: median(answered.map((r) => r.answeredAt! - r.time)),
-    medianResponseBlocks: median(answered.map((r) => r.answeredBlock! - r.block)),
+    medianResponseBlocks: median(answered.map((r) => r.answeredBlock! - r.blockNumber)),
     averageRating: ratings.length === 0 ? null : ratings.reduce((s, r) => s + r, 0) / ratings.length,
   };
 }

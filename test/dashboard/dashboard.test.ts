@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -74,31 +75,54 @@ function appearance(selector: string, now: "Date.now()" | "performance.now()"): 
 
 const FIRST_VIEW = '#providers[data-ready="true"] tbody[data-provider]';
 
-/** When each block was first seen, by polling the node every 10 ms. */
+/**
+ * Polls the node's block number every 5 ms from a worker thread (so that the test's own work does
+ * not delay it) and posts each new block with the time it was first seen.
+ */
+const CLOCK_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+let running = true;
+parentPort.on("message", () => (running = false));
+(async () => {
+  let last = -1;
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] });
+  while (running) {
+    const response = await fetch(workerData.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const block = Number((await response.json()).result);
+    if (block !== last) parentPort.postMessage([(last = block), Date.now()]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  parentPort.close();
+})();
+`;
+
+/** When each block was first seen. */
 class BlockClock {
   private readonly seen = new Map<number, number>();
-  private running = true;
-  private readonly loop: Promise<void>;
+  private readonly worker: Worker;
+  private failure: Error | undefined;
 
-  constructor(node: TestAnvil) {
-    this.loop = (async () => {
-      while (this.running) {
-        const block = await node.provider.getBlockNumber();
-        if (!this.seen.has(block)) this.seen.set(block, Date.now());
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })();
+  constructor(url: string) {
+    this.worker = new Worker(CLOCK_WORKER, { eval: true, workerData: { url } });
+    this.worker.on("message", ([block, at]: [number, number]) => {
+      if (!this.seen.has(block)) this.seen.set(block, at);
+    });
+    this.worker.on("error", (error) => (this.failure = error));
   }
 
-  minedAt(block: number): number {
-    const at = this.seen.get(block);
-    if (at === undefined) throw new Error(`block ${block} was never seen`);
-    return at;
+  /** When `block` was first seen (waiting for the worker's message if it is still on its way). */
+  async minedAt(block: number): Promise<number> {
+    const deadline = Date.now() + 5000;
+    while (!this.seen.has(block)) {
+      if (this.failure) throw this.failure;
+      if (Date.now() > deadline) throw new Error(`block ${block} was never seen`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.seen.get(block)!;
   }
 
-  stop(): Promise<void> {
-    this.running = false;
-    return this.loop;
+  async stop(): Promise<void> {
+    await this.worker.terminate();
   }
 }
 
@@ -152,7 +176,7 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
         "--disable-quic",
         "--disable-sync",
       ],
-      viewport: { width: 1280, height: 760 },
+      viewport: { width: 1360, height: 760 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (message) => {
@@ -225,7 +249,7 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
     const row = `#live tr[data-key="${getAddress(service)}/${id}"]`;
     await victim.ensureAllowance(service, parseUnits("10", 18));
 
-    const clock = new BlockClock(node!);
+    const clock = new BlockClock(`http://127.0.0.1:${node!.port}`);
     try {
       const appeared = page.evaluate<number>(appearance(`${row}[data-status="pending"]`, "Date.now()"));
       const now = (await node!.provider.getBlock("latest"))!.timestamp;
@@ -234,18 +258,20 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
         offeringId: 0,
         target: "203.0.113.0/24",
         sources: ["198.51.100.99", "198.51.100.100"],
-        duration: 600,
+        duration: 1800,
         maxPrice: parseUnits("10", 18),
         ackDeadline: now + 300,
       });
-      const requestMs = (await appeared) - clock.minedAt(receipt.blockNumber);
+      const requestMs = (await appeared) - (await clock.minedAt(receipt.blockNumber));
       expect(await text(`${row}`)).to.include("198.51.100.99/32, 198.51.100.100/32");
 
       const acknowledged = page.evaluate<number>(appearance(`${row}[data-status="acknowledged"]`, "Date.now()"));
       const ack = await alpha.acknowledge(service, id);
-      const ackMs = (await acknowledged) - clock.minedAt(ack.blockNumber);
+      const ackMs = (await acknowledged) - (await clock.minedAt(ack.blockNumber));
       await alpha.reportStatus(service, id, 1, 10_000_000n, 8000n);
+      await victim.rate(service, id, 5);
       await page.waitForSelector(`${row} .dots-1`);
+      await page.waitForSelector(`${row} >> text="rated 5 / 5"`);
       console.log(
         `    a new request's row appeared ${requestMs} ms after its block was mined, its acknowledgement ` +
           `${ackMs} ms after its block (blocks every ${BLOCK_MS} ms, the page polls every ${DEFAULT_POLL_MS} ms; ${load()})`,
@@ -287,7 +313,7 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
     expect(problems).to.deep.equal([]);
   });
 
-  it("shows every account's balance as the token reports it, and the charts", async function () {
+  it("shows every account's balance as the token reports it, the charts, and a price change live", async function () {
     await page.goto(`${server!.url}#accounts`);
     await page.waitForSelector("#accounts tbody tr[data-account] >> nth=10");
     const rows = page.locator("#accounts tbody tr[data-account]");
@@ -298,10 +324,22 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
       );
     }
     expect(await page.locator("figure.chart svg").count()).to.equal(3);
-    await screenshot("accounts");
+    // Alpha lowers its price: the price chart steps down, and the Market view shows it.
+    const alpha = new MarketClient(system.directory, system.token, anvilWallet(node!.provider, ALPHA));
+    const lowered = alpha.updateOffering(0, {
+      pricePerHour: parseUnits("9", 18),
+      maxDuration: 24 * 3600,
+      capacity: 20,
+    });
     await page.goto(`${server!.url}#market`);
-    await page.waitForSelector('#providers tbody[data-provider="Delta Scrubbing Centres"]');
+    await lowered;
+    await page.waitForSelector('#providers tbody[data-provider="Alpha Transit"] td.price >> text="9 MIT"');
+    // The victim rated the request of the Live test.
+    expect(await text('#providers tbody[data-provider="Alpha Transit"]')).to.include("5.0 / 5");
     await screenshot("market");
+    await page.goto(`${server!.url}#accounts`);
+    await page.waitForSelector("figure.chart svg");
+    await screenshot("accounts");
     expect(problems).to.deep.equal([]);
   });
 });

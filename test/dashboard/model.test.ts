@@ -106,7 +106,7 @@ describe("dashboard library", function () {
       expect(alpha.reports).to.have.length(1);
       expect(alpha.reports[0]).to.include({ status: 1, bytesDropped: 5000n, packetsDropped: 40n });
       expect(alpha.sources).to.deep.equal(acked.sources);
-      expect(alpha.answeredBlock! - alpha.block).to.equal(1);
+      expect(alpha.answeredBlock! - alpha.blockNumber).to.equal(1);
       expect(row(net.services.delta, rejected.requestId)).to.include({ status: "rejected", rejectReason: 1 });
       expect(row(net.services.beta, unanswered.requestId).status).to.equal("reclaimed");
       expect(row(net.services.gamma, pending.requestId).status).to.equal("pending");

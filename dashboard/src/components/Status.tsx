@@ -26,11 +26,17 @@ export function Outcome({ row }: { row: MitigationRow }) {
     case "rejected":
       return (
         <>
-          in {answer}: {rejectLabel(row.rejectReason ?? 0)}
+          in {answer}
+          <small>{rejectLabel(row.rejectReason ?? 0)}</small>
         </>
       );
     case "reclaimed":
-      return <>no answer by {clock(row.ackDeadline)}: escrow reclaimed</>;
+      return (
+        <>
+          none by {clock(row.ackDeadline)}
+          <small>escrow reclaimed</small>
+        </>
+      );
     default:
       return <>answer due by {clock(row.ackDeadline)}</>;
   }

@@ -33,12 +33,12 @@ function Row({ store, row }: { store: MarketStore; row: MitigationRow }) {
       <td className="number">{formatRequestId(row.requestId)}</td>
       <td>
         {clock(row.time)}
-        <small>block {row.block}</small>
+        <small>block {row.blockNumber}</small>
       </td>
       <td>{store.label(store.model.services.get(row.service)?.provider ?? row.service)}</td>
       <td>{store.label(row.requester)}</td>
       <td className="prefix">{formatPrefix(row.target)}</td>
-      <td className="prefix">
+      <td className="prefix sources">
         <Sources row={row} />
       </td>
       <td>{offering ? kindLabel(offering.kind) : `offering ${row.offeringId}`}</td>
@@ -63,7 +63,10 @@ export function LiveView({ store }: { store: MarketStore }) {
   const [provider, setProvider] = useState("");
   const [victim, setVictim] = useState("");
   const all = useMemo(
-    () => [...model.rows.values()].sort((a, b) => b.block - a.block || b.time - a.time || b.key.localeCompare(a.key)),
+    () =>
+      [...model.rows.values()].sort(
+        (a, b) => b.blockNumber - a.blockNumber || b.time - a.time || b.key.localeCompare(a.key),
+      ),
     // The model is mutable: its version says when to derive again.
     [model, version],
   );

@@ -5,11 +5,11 @@
  */
 import { useRef, useState, type FormEvent } from "react";
 
-import { formatAsn, formatTokens } from "../../../src/format";
+import { formatAsn } from "../../../src/format";
 import { lookupRegistry, type LookupResult, type NamedRoute } from "../../../src/dashboard/lookup";
 import { toOperatorError } from "../../../src/errors";
+import { OfferingCells, OfferingHeaders } from "../components/Offering";
 import type { MarketStore } from "../store";
-import { duration, kindLabel } from "../text";
 
 type State =
   | { kind: "idle" }
@@ -67,11 +67,7 @@ function Result({ result, ms }: { result: LookupResult; ms: number }) {
           <thead>
             <tr>
               <th>Provider</th>
-              <th>Kind</th>
-              <th>Price per hour</th>
-              <th>Max duration</th>
-              <th>Capacity</th>
-              <th>Offering</th>
+              <OfferingHeaders />
             </tr>
           </thead>
           <tbody>
@@ -81,11 +77,7 @@ function Result({ result, ms }: { result: LookupResult; ms: number }) {
                   <td>
                     {s.providerName} <small className="address">{s.service}</small>
                   </td>
-                  <td>{kindLabel(o.kind)}</td>
-                  <td className="number price">{formatTokens(o.pricePerHour)}</td>
-                  <td className="number">{duration(o.maxDuration)}</td>
-                  <td className="number">{o.capacity}</td>
-                  <td>{o.active ? "active" : "inactive"}</td>
+                  <OfferingCells offering={o} />
                 </tr>
               )),
             )}

@@ -1,11 +1,12 @@
 /** Market: every provider, its offerings, the ASes it covers and how it has answered so far. */
 import { useMemo } from "react";
 
-import { formatAsn, formatTokens, shortAddress } from "../../../src/format";
+import { formatAsn, shortAddress } from "../../../src/format";
 import type { ServiceState } from "../../../src/dashboard/model";
 import { providerStats, type ProviderStats } from "../../../src/dashboard/stats";
+import { OfferingCells, OfferingHeaders } from "../components/Offering";
 import { useStore, type MarketStore } from "../store";
-import { duration, kindLabel, percent, seconds } from "../text";
+import { percent, seconds } from "../text";
 
 function ProviderRows({ store, service, stats }: { store: MarketStore; service: ServiceState; stats: ProviderStats }) {
   const offerings = service.offerings.filter((o) => o !== undefined);
@@ -28,7 +29,11 @@ function ProviderRows({ store, service, stats }: { store: MarketStore; service: 
       </td>
       <td rowSpan={span} className="number">
         {seconds(stats.medianResponseSeconds)}
-        {stats.medianResponseBlocks !== null && <small>{stats.medianResponseBlocks} blocks</small>}
+        {stats.medianResponseBlocks !== null && (
+          <small>
+            {stats.medianResponseBlocks} block{stats.medianResponseBlocks === 1 ? "" : "s"}
+          </small>
+        )}
       </td>
     </>
   );
@@ -56,11 +61,7 @@ function ProviderRows({ store, service, stats }: { store: MarketStore; service: 
       {offerings.map((o, i) => (
         <tr key={o.id} data-offering={o.id}>
           {i === 0 && provider}
-          <td>{kindLabel(o.kind)}</td>
-          <td className="number price">{formatTokens(o.pricePerHour)}</td>
-          <td className="number">{duration(o.maxDuration)}</td>
-          <td className="number">{o.capacity}</td>
-          <td>{o.active ? "active" : <span className="muted">inactive</span>}</td>
+          <OfferingCells offering={o} />
           {i === 0 && shared}
         </tr>
       ))}
@@ -88,11 +89,7 @@ export function MarketView({ store }: { store: MarketStore }) {
         <thead>
           <tr>
             <th>Provider</th>
-            <th>Kind</th>
-            <th>Price per hour</th>
-            <th>Max duration</th>
-            <th>Capacity</th>
-            <th>Offering</th>
+            <OfferingHeaders />
             <th>ASes covered</th>
             <th>Rating</th>
             <th>Acknowledged</th>
