@@ -83,8 +83,9 @@ export class ChainFollower {
     ]);
     if (latest === null) throw new Error("The node returned no latest block.");
     // Each is read from its first block on anyway: knowing it early only saves a second read.
-    for (const service of services)
-      if (!this.services.includes(getAddress(service))) this.services.push(getAddress(service));
+    for (const service of services.map((s) => getAddress(s))) {
+      if (!this.services.includes(service)) this.services.push(service);
+    }
     const head = latest.number;
     if (head < this.cursor) {
       this.cursor = this.options.startBlock - 1;
@@ -99,7 +100,7 @@ export class ChainFollower {
       const missing = [...new Set(logs.map((l) => l.blockNumber)).add(toBlock)].filter((n) => !times.has(n));
       for (const [n, time] of await Promise.all(missing.map((n) => this.blockTime(n)))) times.set(n, time);
       if (this.stopped) return;
-      this.options.onBatch({ logs, times, fromBlock, toBlock });
+      this.options.onBatch({ logs, times, toBlock });
       this.cursor = toBlock;
     }
   }

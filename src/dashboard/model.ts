@@ -16,12 +16,11 @@ import {
   type RequestedEvent,
 } from "../clients/market";
 
-/** Logs of blocks `fromBlock`..`toBlock` in chain order, with the time of their blocks. */
+/** The logs of a range of blocks up to `toBlock`, in chain order, with the time of their blocks. */
 export interface ChainBatch {
   logs: readonly Log[];
   /** Unix seconds of every block that has logs, and of `toBlock`. */
   times: ReadonlyMap<number, number>;
-  fromBlock: number;
   toBlock: number;
 }
 
@@ -115,8 +114,6 @@ export class MarketModel {
   readonly transfers: TransferRecord[] = [];
   /** The last block applied and its time. */
   head = { block: -1, time: 0 };
-  /** Grows with every batch that changed something: views re-derive when it moves. */
-  version = 0;
 
   constructor(
     private readonly addresses: { directory: string; token: string },
@@ -139,7 +136,6 @@ export class MarketModel {
       else if (this.services.has(address)) this.applyService(address, log, time);
     }
     this.head = { block: batch.toBlock, time: batch.times.get(batch.toBlock) ?? this.head.time };
-    this.version++;
   }
 
   private applyDirectory(log: Log): void {
