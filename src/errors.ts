@@ -39,12 +39,21 @@ function mergedInterface(abis: InterfaceAbi[]): Interface {
   return new Interface(fragments);
 }
 
-const ERRORS = mergedInterface([
-  PrefixRegistry__factory.abi,
-  MitigationToken__factory.abi,
-  ServiceDirectory__factory.abi,
-  ProviderServiceContract__factory.abi,
-]);
+let errors: Interface | undefined;
+
+/**
+ * Every contract's errors in one interface, built on the first revert to decode rather than at
+ * start-up: parsing the ABIs takes a while, and the dashboard's first view would wait for it.
+ */
+function errorInterface(): Interface {
+  errors ??= mergedInterface([
+    PrefixRegistry__factory.abi,
+    MitigationToken__factory.abi,
+    ServiceDirectory__factory.abi,
+    ProviderServiceContract__factory.abi,
+  ]);
+  return errors;
+}
 
 const ROLE_NAMES = new Map<string, string>([
   ["0x" + "0".repeat(64), "admin"],
@@ -151,7 +160,7 @@ const SENTENCES: Record<string, Explain> = {
 export function decodeErrorData(data: string): ErrorDescription | null {
   if (!isHexString(data) || data.length < 10) return null;
   try {
-    return ERRORS.parseError(data);
+    return errorInterface().parseError(data);
   } catch {
     return null;
   }
