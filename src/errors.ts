@@ -205,6 +205,10 @@ export function toOperatorError(error: unknown): OperatorError {
   const message = error instanceof Error ? error.message : String(error);
   const named = /reverted with custom error '(\w+)\(/.exec(message);
   if (named) return new OperatorError(`The contract refused: ${named[1]}.`, named[1]);
+  // A JSON-RPC error ethers has no name for ("could not coalesce error"): the node's own message
+  // says more.
+  const { code, error: rpc } = error as { code?: unknown; error?: { message?: unknown } };
+  if (code === "UNKNOWN_ERROR" && typeof rpc?.message === "string") return new OperatorError(rpc.message);
   const short = (error as { shortMessage?: unknown }).shortMessage;
   return new OperatorError(typeof short === "string" ? short : message.split("\n")[0]);
 }

@@ -116,20 +116,33 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-/** The reply to a request that calls a method the dashboard does not serve, or null if all are reads. */
-function refusal(body: string): string | null {
-  let parsed: unknown;
+/** The calls of a request body (one or a batch), or null when it is not JSON. */
+function callsOf(body: string): { calls: RpcCall[]; batch: boolean } | null {
   try {
-    parsed = JSON.parse(body);
+    const parsed = JSON.parse(body) as unknown;
+    return Array.isArray(parsed)
+      ? { calls: parsed as RpcCall[], batch: true }
+      : { calls: [parsed as RpcCall], batch: false };
   } catch {
-    return JSON.stringify(rpcError(null, -32700, "The request is not JSON."));
+    return null;
   }
-  const calls = (Array.isArray(parsed) ? parsed : [parsed]) as RpcCall[];
-  const refused = calls.find((c) => typeof c?.method !== "string" || !READ_METHODS.has(c.method));
+}
+
+/**
+ * The same error for every call of the request, each with its id, so that the browser's client
+ * matches each to its call and shows the message.
+ */
+function errorReply(request: { calls: RpcCall[]; batch: boolean }, code: number, message: string): string {
+  const errors = request.calls.map((c) => rpcError(c?.id, code, message));
+  return JSON.stringify(request.batch ? errors : errors[0]);
+}
+
+/** The reply to a request that calls a method the dashboard does not serve, or null if all are reads. */
+function refusal(request: { calls: RpcCall[]; batch: boolean }): string | null {
+  const refused = request.calls.find((c) => typeof c?.method !== "string" || !READ_METHODS.has(c.method));
   if (refused === undefined) return null;
   const message = `The dashboard is read-only: it does not pass ${JSON.stringify(refused?.method)} to the node.`;
-  const errors = calls.map((c) => rpcError(c?.id, -32601, message));
-  return JSON.stringify(Array.isArray(parsed) ? errors : errors[0]);
+  return errorReply(request, -32601, message);
 }
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
@@ -144,16 +157,20 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     response.end(body);
   };
 
-  const serveRpc = async (request: IncomingMessage, response: ServerResponse) => {
-    const body = await readBody(request);
-    const refused = refusal(body);
-    if (refused !== null) return send(response, 200, "application/json", refused);
+  const json = (response: ServerResponse, body: string) => send(response, 200, "application/json", body);
+
+  const serveRpc = async (incoming: IncomingMessage, response: ServerResponse) => {
+    const body = await readBody(incoming);
+    const request = callsOf(body);
+    if (request === null) return json(response, JSON.stringify(rpcError(null, -32700, "The request is not JSON.")));
+    const refused = refusal(request);
+    if (refused !== null) return json(response, refused);
     try {
-      send(response, 200, "application/json", await options.upstream(body));
+      json(response, await options.upstream(body));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       options.onError?.(message);
-      send(response, 502, "application/json", JSON.stringify(rpcError(null, -32603, message)));
+      json(response, errorReply(request, -32603, message));
     }
   };
 
@@ -178,7 +195,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       request.method === "POST" && pathname === RPC_PATH
         ? serveRpc(request, response)
         : request.method === "GET" && pathname === CONFIG_PATH
-          ? Promise.resolve(send(response, 200, "application/json", configJson))
+          ? Promise.resolve(json(response, configJson))
           : request.method === "GET" || request.method === "HEAD"
             ? serveFile(pathname, response)
             : Promise.resolve(send(response, 405, "text/plain; charset=utf-8", "The dashboard only reads.\n"));

@@ -326,13 +326,17 @@ describe("dashboard library", function () {
       });
       try {
         up = false;
-        const response = await fetch(new URL("rpc", flaky.url), {
-          method: "POST",
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
-        });
-        expect(response.status).to.equal(502);
-        const body = (await response.json()) as { error: { message: string } };
-        expect(body.error.message).to.match(/^The node at http:\/\/127\.0\.0\.1:\d+ did not answer/);
+        const n = Network.from(31337);
+        const browser = new JsonRpcProvider(new URL("rpc", flaky.url).href, n, { staticNetwork: n });
+        try {
+          const error = await browser.getBlockNumber().then(
+            () => expect.fail("the node answered"),
+            (e: unknown) => e,
+          );
+          expect(toOperatorError(error).message).to.match(/^The node at http:\/\/127\.0\.0\.1:\d+ did not answer/);
+        } finally {
+          browser.destroy();
+        }
       } finally {
         await flaky.close();
       }
