@@ -12,6 +12,7 @@ export default tseslint.config(
       "coverage/",
       "dist/",
       "ignition/deployments/",
+      "dashboard/dist/",
     ],
   },
   eslint.configs.recommended,

@@ -1,11 +1,14 @@
 /**
- * `npm run demo`: the whole market on Hardhat's in-process network, run by its agents. A small
+ * `npm run demo`: the whole market on Hardhat's in-process network, run by its agents (or on a
+ * node: `npm run demo -- --network anvil`, which then leaves the market for `npm run dashboard`
+ * and writes its addresses where the tasks and the dashboard find them). A small
  * Internet is registered; four provider agents (log back end) follow their services; a victim
  * agent under attack from three ASes buys mitigation from the providers nearest the sources in one
  * transaction; each provider agent verifies ownership on chain, installs the FlowSpec rules and
  * acknowledges; tokens move. Then a refused request, a rejected one (Delta's agent is at capacity:
  * refund) and an unanswered one (Beta's agent is offline: the victim agent reclaims the escrow).
  */
+import path from "node:path";
 import hre from "hardhat";
 
 import { ProviderAgent } from "../src/provider/agent";
@@ -15,6 +18,7 @@ import { LogBackend } from "../src/backends/log";
 import { MarketClient } from "../src/clients/market";
 import { RegistryClient } from "../src/clients/registry";
 import { deploySystem, systemAddresses } from "../src/deploy";
+import { deploymentDirectory, writeDemoDeployment } from "../src/deployment";
 import { toOperatorError } from "../src/errors";
 import { formatTokens } from "../src/format";
 import { ORGANISATIONS, buildSmallInternet, scenarioAccounts } from "../src/scenario";
@@ -23,6 +27,13 @@ import { Report } from "./lib/report";
 
 /** How often the agents poll the chain (ms); DEMO_POLL_MS overrides it. */
 const POLL_MS = Number(process.env.DEMO_POLL_MS ?? 250);
+
+/**
+ * On Hardhat's in-process network the demo moves the clock forward (evm_increaseTime); on a node
+ * time is real, so Beta's acknowledgement window is short and the demo waits it out.
+ */
+const IN_PROCESS = hre.network.name === "hardhat";
+const UNANSWERED_WINDOW = IN_PROCESS ? 60 : 5;
 
 const ATTACK: AttackReport = {
   target: "203.0.113.10/32",
@@ -52,6 +63,15 @@ async function main(): Promise<void> {
   const addresses = await systemAddresses(system);
   name.set(addresses.directory, "directory");
   report.line(`token ${addresses.token}, registry ${addresses.registry}, directory ${addresses.directory}`);
+  if (!IN_PROCESS) {
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const ignitionDir = hre.config.paths.ignition ?? path.join(hre.config.paths.root, "ignition");
+    const dir = deploymentDirectory(chainId, { ignitionDir });
+    writeDemoDeployment(dir, addresses);
+    const shown = path.relative(process.cwd(), dir);
+    report.line(`addresses written to ${shown.startsWith("..") ? dir : shown}: the tasks and the dashboard find them`);
+    report.line(`watch it: npm run dashboard -- --network ${hre.network.name}`);
+  }
 
   report.heading("2. A small Internet: two registrars, 11 ASes, IPv4 and IPv6 documentation prefixes");
   const services = await buildSmallInternet(system, accounts, (s) => report.record(s.step, s.gasUsed, s.transactions));
@@ -157,18 +177,20 @@ async function main(): Promise<void> {
     report.heading("7. An unanswered request: Beta's agent is offline; the victim agent reclaims the escrow");
     await agents.get("beta")!.stop();
     report.line("  Beta's agent stops");
+    if (!IN_PROCESS) report.line(`  Beta has ${UNANSWERED_WINDOW} s to answer (real time on a node)`);
     let requested = false;
     const [reclaimed] = await Promise.all([
-      victimAgent(60, (line) => (requested ||= line.startsWith("requested"))).run({
+      victimAgent(UNANSWERED_WINDOW, (line) => (requested ||= line.startsWith("requested"))).run({
         target: "203.0.113.128/25",
         lifetime: 1800,
         topTalkers: [{ source: "198.51.100.130" }],
       }),
       (async () => {
+        if (!IN_PROCESS) return;
         while (!requested) await sleep(POLL_MS);
-        await hre.network.provider.send("evm_increaseTime", [61]);
+        await hre.network.provider.send("evm_increaseTime", [UNANSWERED_WINDOW + 1]);
         await hre.network.provider.send("evm_mine", []);
-        report.line("  61 s pass with no answer from Beta");
+        report.line(`  ${UNANSWERED_WINDOW + 1} s pass with no answer from Beta`);
       })(),
     ]);
     expectOutcome(reclaimed, "reclaimed");

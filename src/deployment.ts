@@ -72,6 +72,20 @@ export function writeDeployment(dir: string, addresses: SystemAddresses): void {
 }
 
 /**
+ * Writes the addresses of a system that src/deploy.ts deployed (the demo on a node) where the tasks
+ * and the dashboard look, but never over a deployment Ignition made: its journal would then name
+ * other contracts than its addresses file.
+ */
+export function writeDemoDeployment(dir: string, addresses: SystemAddresses): void {
+  if (existsSync(path.join(dir, "journal.jsonl"))) {
+    throw new OperatorError(
+      `${dir} holds an Ignition deployment, which the demo will not overwrite: set ${DEPLOYMENT_DIR_ENV} to another folder (e.g. var/demo) or remove it.`,
+    );
+  }
+  writeDeployment(dir, addresses);
+}
+
+/**
  * The deployed system on the runner's chain, after checking that there is code at every address
  * (a restarted dev node keeps the folder but loses the contracts).
  */

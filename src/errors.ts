@@ -39,12 +39,21 @@ function mergedInterface(abis: InterfaceAbi[]): Interface {
   return new Interface(fragments);
 }
 
-const ERRORS = mergedInterface([
-  PrefixRegistry__factory.abi,
-  MitigationToken__factory.abi,
-  ServiceDirectory__factory.abi,
-  ProviderServiceContract__factory.abi,
-]);
+let errors: Interface | undefined;
+
+/**
+ * Every contract's errors in one interface, built on the first revert to decode rather than at
+ * start-up: parsing the ABIs takes a while, and the dashboard's first view would wait for it.
+ */
+function errorInterface(): Interface {
+  errors ??= mergedInterface([
+    PrefixRegistry__factory.abi,
+    MitigationToken__factory.abi,
+    ServiceDirectory__factory.abi,
+    ProviderServiceContract__factory.abi,
+  ]);
+  return errors;
+}
 
 const ROLE_NAMES = new Map<string, string>([
   ["0x" + "0".repeat(64), "admin"],
@@ -162,7 +171,7 @@ const SENTENCES: Record<string, Explain> = {
 export function decodeErrorData(data: string): ErrorDescription | null {
   if (!isHexString(data) || data.length < 10) return null;
   try {
-    return ERRORS.parseError(data);
+    return errorInterface().parseError(data);
   } catch {
     return null;
   }
@@ -207,6 +216,10 @@ export function toOperatorError(error: unknown): OperatorError {
   const message = error instanceof Error ? error.message : String(error);
   const named = /reverted with custom error '(\w+)\(/.exec(message);
   if (named) return new OperatorError(`The contract refused: ${named[1]}.`, named[1]);
+  // A JSON-RPC error ethers has no name for ("could not coalesce error"): the node's own message
+  // says more.
+  const { code, error: rpc } = error as { code?: unknown; error?: { message?: unknown } };
+  if (code === "UNKNOWN_ERROR" && typeof rpc?.message === "string") return new OperatorError(rpc.message);
   const short = (error as { shortMessage?: unknown }).shortMessage;
   return new OperatorError(typeof short === "string" ? short : message.split("\n")[0]);
 }

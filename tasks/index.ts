@@ -6,3 +6,4 @@ import "./token";
 import "./agent";
 import "./import";
 import "./dots";
+import "./dashboard";

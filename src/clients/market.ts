@@ -218,6 +218,25 @@ export function toRequestedEvent(
   };
 }
 
+/** Every offering of a service, by eth_call (any runner: no signer needed). */
+export async function readOfferings(service: ProviderServiceContract): Promise<OfferingInfo[]> {
+  const count = Number(await explained(() => service.offeringCount()));
+  const ids = Array.from({ length: count }, (_, i) => i);
+  return Promise.all(
+    ids.map(async (id) => {
+      const o = await explained(() => service.offering(id));
+      return {
+        id,
+        kind: MITIGATION_KINDS[Number(o.kind)],
+        pricePerHour: o.pricePerHour,
+        maxDuration: Number(o.maxDuration),
+        capacity: Number(o.capacity),
+        active: o.active,
+      };
+    }),
+  );
+}
+
 export class MarketClient {
   readonly directory: ServiceDirectory;
   readonly token: MitigationToken;
@@ -295,23 +314,8 @@ export class MarketClient {
     return send(() => service.setOfferingActive(offeringId, active));
   }
 
-  async offerings(serviceAddress: string): Promise<OfferingInfo[]> {
-    const service = this.service(serviceAddress);
-    const count = Number(await explained(() => service.offeringCount()));
-    const ids = Array.from({ length: count }, (_, i) => i);
-    return Promise.all(
-      ids.map(async (id) => {
-        const o = await service.offering(id);
-        return {
-          id,
-          kind: MITIGATION_KINDS[Number(o.kind)],
-          pricePerHour: o.pricePerHour,
-          maxDuration: Number(o.maxDuration),
-          capacity: Number(o.capacity),
-          active: o.active,
-        };
-      }),
-    );
+  offerings(serviceAddress: string): Promise<OfferingInfo[]> {
+    return readOfferings(this.service(serviceAddress));
   }
 
   addCoverage(asns: readonly (number | string)[]): Promise<ContractTransactionReceipt> {

@@ -18,17 +18,26 @@ export interface TestAnvil {
   stop(): void;
 }
 
+export interface TestAnvilOptions {
+  /** Milliseconds to wait for anvil to answer. */
+  timeoutMs?: number;
+  /** Seconds between blocks (interval mining, as a real chain); automine when absent. */
+  blockTime?: number;
+}
+
 /**
- * Starts anvil (automine, default mnemonic) on a free port and waits until it answers. Returns
- * null, after saying why, when the binary is missing: `npm ci` installs it.
+ * Starts anvil (automine unless `blockTime` is given, default mnemonic) on a free port and waits
+ * until it answers. Returns null, after saying why, when the binary is missing: `npm ci` installs it.
  */
-export async function startTestAnvil(timeoutMs = 20_000): Promise<TestAnvil | null> {
+export async function startTestAnvil(options: TestAnvilOptions = {}): Promise<TestAnvil | null> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   if (!existsSync(ANVIL_BIN)) {
     console.log(`    (skipped: no anvil binary at ${ANVIL_BIN}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
     return null;
   }
   const port = await freePort();
-  const child = spawn(ANVIL_BIN, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC], {
+  const mining = options.blockTime === undefined ? [] : ["--block-time", String(options.blockTime)];
+  const child = spawn(ANVIL_BIN, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC, ...mining], {
     stdio: "ignore",
   });
   const network = Network.from(31337);
