@@ -5,7 +5,7 @@
  * `contracts/libraries/MitigationOrders.sol` hashes the same way on chain.
  */
 import { TypedDataEncoder, getBytes, type Signer, type TypedDataDomain } from "ethers";
-import { ecdsaRecover } from "secp256k1";
+import { ecdsaRecover, ecdsaSign } from "secp256k1";
 
 import { ProviderServiceContract__factory, type IProviderServiceContract } from "../../typechain-types";
 import { OperatorError } from "../errors";
@@ -142,7 +142,8 @@ const domainHashes = new Map<string, Buffer>();
 /** Writes `value` as the 32-byte big-endian word at `offset`, after checking it fits in `bits`. */
 function putWord(buf: Buffer, offset: number, value: bigint | number, bits: number, what: string): void {
   const big = BigInt(value);
-  if (big < 0n || big >> BigInt(bits) !== 0n) throw new Error(`The order's ${what} ${value} does not fit in ${bits} bits.`);
+  if (big < 0n || big >> BigInt(bits) !== 0n)
+    throw new Error(`The order's ${what} ${value} does not fit in ${bits} bits.`);
   buf.write(big.toString(16).padStart(64, "0"), offset, 32, "hex");
 }
 
@@ -272,6 +273,18 @@ export function isOrderRequestId(id: bigint): boolean {
 export async function signOrder(signer: Signer, order: Order, chainId: bigint | number): Promise<SignedOrder> {
   const signature = await signer.signTypedData(orderDomain(chainId, order.service), ORDER_TYPES, typedValue(order));
   return { order, signature };
+}
+
+/**
+ * Signs an order with a raw private key (0x and 64 hex digits) and the native secp256k1: the same
+ * signature as `signOrder` (RFC 6979, low s, v = 27 or 28), about a hundred times faster, for
+ * signing many orders (benchmarks, a victim agent holding its key).
+ */
+export function signOrderWithKey(privateKeyHex: string, order: Order, chainId: bigint | number): SignedOrder {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(privateKeyHex)) throw new OperatorError("A private key is 0x and 64 hex digits.");
+  const hash = hashOrder(order, chainId);
+  const { signature, recid } = ecdsaSign(Buffer.from(hash.slice(2), "hex"), Buffer.from(privateKeyHex.slice(2), "hex"));
+  return { order, signature: "0x" + Buffer.from(signature).toString("hex") + (27 + recid).toString(16) };
 }
 
 /**

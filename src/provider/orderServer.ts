@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 import { toOperatorError } from "../errors";
-import { closeServer, listen } from "../net";
+import { closeServer, listen, readBody, sendJson as send } from "../net";
 import type { OrderAnswer, OrderStatus } from "./orderIntake";
 
 /** The most orders in one batch post. */
@@ -50,41 +50,22 @@ class BodyError extends Error {
   }
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function readJson(request: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new BodyError(413, `The body is larger than ${MAX_BODY} bytes: post at most ${MAX_ORDERS_PER_POST} orders.`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      } catch {
-        reject(new BodyError(400, 'The body is not JSON: post {"order": {...}, "signature": "0x..."} or {"orders": [...]}.'));
-      }
-    });
-    request.on("error", reject);
-  });
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const text = await readBody(
+    request,
+    MAX_BODY,
+    () => new BodyError(413, `The body is larger than ${MAX_BODY} bytes: post at most ${MAX_ORDERS_PER_POST} orders.`),
+  );
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BodyError(400, 'The body is not JSON: post {"order": {...}, "signature": "0x..."} or {"orders": [...]}.');
+  }
 }
 
 /** The body of a single order's answer. */
 function answerBody(answer: OrderAnswer): object {
-  return answer.status === 202
-    ? { orderHash: answer.orderHash, requestId: answer.requestId }
-    : { error: answer.error };
+  return answer.status === 202 ? { orderHash: answer.orderHash, requestId: answer.requestId } : { error: answer.error };
 }
 
 async function postOrders(handler: OrderHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -116,7 +97,8 @@ export async function startOrderServer(
       return postOrders(handler, request, response);
     }
     if (path.startsWith("/orders/")) {
-      if (request.method !== "GET") return send(response, 405, { error: "An order's state is read: GET /orders/<hash>." });
+      if (request.method !== "GET")
+        return send(response, 405, { error: "An order's state is read: GET /orders/<hash>." });
       const hash = path.slice("/orders/".length);
       if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) {
         return send(response, 400, { error: `"${hash}" is not an order hash: expected 0x and 64 hex digits.` });
