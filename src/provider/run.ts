@@ -92,8 +92,12 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
   }
   const signal = await signalled;
   settings.onProgress(`${signal}: stopping`);
-  await server?.close();
+  if (server) {
+    await server.close();
+    settings.onProgress("order intake closed");
+  }
   await agent.stop();
+  settings.onProgress("agent stopped");
   const counts = agent.counts();
   store.close();
   await backend.close();
