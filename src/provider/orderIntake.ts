@@ -271,7 +271,10 @@ export class OrderIntake {
       return refuse(503, "The provider agent has not read the chain yet: try again in a moment.");
     }
     if (this.queue.length >= this.maxWaiting) {
-      return refuse(503, `The provider agent has ${this.queue.length} orders waiting to be checked: try again shortly.`);
+      return refuse(
+        503,
+        `The provider agent has ${this.queue.length} orders waiting to be checked: try again shortly.`,
+      );
     }
     const hash = hashOrder(order, o.chainId);
     const requestId = orderRequestId(order.requester, hash);

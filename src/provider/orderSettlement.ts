@@ -169,7 +169,11 @@ export class OrderSettlement {
         const reason = Number(args.reason);
         // Settled by an earlier transaction this agent no longer knows of: the chain will say.
         if (reason === SKIP_ALREADY_SETTLED) return true;
-        this.close(order, reason === SKIP_EXPIRED ? "expired" : "skipped", ORDER_SKIP_REASONS[reason] ?? `reason ${reason}`);
+        this.close(
+          order,
+          reason === SKIP_EXPIRED ? "expired" : "skipped",
+          ORDER_SKIP_REASONS[reason] ?? `reason ${reason}`,
+        );
         return true;
       }
       case "OrderCancelled": {
@@ -188,7 +192,8 @@ export class OrderSettlement {
   private settle(order: StoredOrder, settled: Settled): void {
     const store = this.options.store;
     store.setOrderState(order.hash, "settled");
-    if (order.state === "accepted" || order.state === "sending") this.options.claims.release(order.requester, order.price);
+    if (order.state === "accepted" || order.state === "sending")
+      this.options.claims.release(order.requester, order.price);
     this.options.start(order, settled);
     this.counts.settled++;
   }
@@ -250,7 +255,10 @@ export class OrderSettlement {
       store.atomically(() => {
         for (const o of left) store.setOrderState(o.hash, "accepted");
         store.closeBatch(batch.id);
-        store.journal("reverted", `batch ${batch.id}, tx ${receipt.transactionHash}: ${left.length} order(s) to send again`);
+        store.journal(
+          "reverted",
+          `batch ${batch.id}, tx ${receipt.transactionHash}: ${left.length} order(s) to send again`,
+        );
       });
       const used = BigInt(receipt.gasUsed);
       if (used * 100n >= BigInt(batch.gas) * 99n) this.gasFactor = Math.min(this.gasFactor * 1.5, 4);
@@ -305,17 +313,28 @@ export class OrderSettlement {
         if (onChain.status === "none") {
           if (order.expiry < head.timestamp + 1) this.close(order, "expired", "it expired before it could be settled");
           else store.setOrderState(order.hash, "accepted");
-          store.journal("resolved", `order ${order.hash}: not settled (batch ${batch.id}), to send again`, order.requestId);
+          store.journal(
+            "resolved",
+            `order ${order.hash}: not settled (batch ${batch.id}), to send again`,
+            order.requestId,
+          );
         } else if (onChain.status === "cancelled") {
           this.close(order, "skipped", ORDER_SKIP_REASONS[SKIP_CANCELLED]);
         } else {
           store.journal("resolved", `order ${order.hash}: settled on chain (batch ${batch.id})`, order.requestId);
-          this.settle(order, { startedAt: onChain.startedAt, endsAt: onChain.endsAt, block: batch.head, tx: batch.tx ?? "" });
+          this.settle(order, {
+            startedAt: onChain.startedAt,
+            endsAt: onChain.endsAt,
+            block: batch.head,
+            tx: batch.tx ?? "",
+          });
         }
       });
       for (const b of ready) store.closeBatch(b.id);
     });
-    this.progress(`resolved ${orders.length} order(s) of ${ready.length} settlement batch(es) of unknown outcome from the chain`);
+    this.progress(
+      `resolved ${orders.length} order(s) of ${ready.length} settlement batch(es) of unknown outcome from the chain`,
+    );
   }
 
   // ---- sending ----
