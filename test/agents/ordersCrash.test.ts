@@ -256,8 +256,5 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
     const rules = replay.rules.map((r) => `${r.family} ${r.source} ${r.destination} ${r.action.kind}`);
     expect(rules).to.include.members(expectedRules);
     expect(replay.redundant).to.deep.equal([]);
-    agent.child!.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 15000));
-    console.log("EXIT", agent.child!.exitCode, agent.output.split("\n").slice(-5).join("\n"));
   });
 });
