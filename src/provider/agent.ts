@@ -665,6 +665,8 @@ export class ProviderAgent {
 
   private async sendProgressReports(): Promise<void> {
     for (const request of this.store.requests(["active", "ending"])) {
+      // One transaction each: a stop does not wait for them all (the next start sends the rest).
+      if (this.stopping) return;
       if (request.pendingReport === null || request.reported.includes(request.pendingReport)) continue;
       await this.report(request, request.pendingReport);
     }

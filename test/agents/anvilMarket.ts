@@ -102,3 +102,9 @@ export async function deployAnvilMarket(node: JsonRpcProvider, deploymentDir: st
   writeDeployment(deploymentDir, await systemAddresses(system));
   return { system, serviceAddress, victim, victimAddress, providerAddress, market };
 }
+
+/** `agent provider` arguments on anvil as account 2, with the store and ExaBGP's file in `dir`. */
+export function agentArgs(dir: string, pollMs: number, extra: string[] = []): string[] {
+  const files = ["--exabgp-output", path.join(dir, "exabgp.cmd"), "--db", path.join(dir, "provider.db")];
+  return ["--network", "anvil", "--from", "2", "--backend", "exabgp", ...files, "--poll-ms", String(pollMs), ...extra];
+}

@@ -19,7 +19,7 @@ import { DEPLOYMENT_DIR_ENV } from "../../src/deployment";
 import { parseTokens } from "../../src/format";
 import { ProviderServiceContract__factory } from "../../typechain-types";
 import { startTestAnvil } from "../helpers/anvil";
-import { AgentProcess, deployAnvilMarket } from "./anvilMarket";
+import { AgentProcess, agentArgs, deployAnvilMarket } from "./anvilMarket";
 
 const BURST = 30;
 
@@ -128,23 +128,10 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
     expect(await system.token.allowance(victimAddress, serviceAddress)).to.equal(MaxUint256);
 
     const exabgpFile = path.join(dir!, "exabgp.cmd");
-    agent = new AgentProcess(
-      [
-        "--network",
-        "anvil",
-        "--from",
-        "2",
-        "--backend",
-        "exabgp",
-        "--exabgp-output",
-        exabgpFile,
-        "--db",
-        path.join(dir!, "provider.db"),
-        "--poll-ms",
-        "100",
-      ],
-      { ANVIL_URL: `http://127.0.0.1:${outage!.port}`, [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment") },
-    );
+    agent = new AgentProcess(agentArgs(dir!, 100), {
+      ANVIL_URL: `http://127.0.0.1:${outage!.port}`,
+      [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment"),
+    });
 
     // Request i: every fourth from sources outside the provider's network (rejected), every
     // third over IPv6, the rest IPv4; each source distinct.

@@ -29,7 +29,7 @@ import { ProviderServiceContract__factory } from "../../typechain-types";
 import { ANVIL_MNEMONIC, startTestAnvil } from "../helpers/anvil";
 import { Random } from "../helpers/random";
 import { until } from "../helpers/until";
-import { AgentProcess, deployAnvilMarket } from "./anvilMarket";
+import { AgentProcess, agentArgs, deployAnvilMarket } from "./anvilMarket";
 
 /** Orders posted in all; each has its own target address and source, so each has its own rule. */
 const ORDERS = 160;
@@ -93,25 +93,10 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
     const victimKey = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), "m/44'/60'/0'/0/1").privateKey;
     const chainId = (await rpc.getNetwork()).chainId;
     const exabgpFile = path.join(dir!, "exabgp.cmd");
-    agent = new AgentProcess(
-      [
-        "--network",
-        "anvil",
-        "--from",
-        "2",
-        "--backend",
-        "exabgp",
-        "--exabgp-output",
-        exabgpFile,
-        "--db",
-        path.join(dir!, "provider.db"),
-        "--poll-ms",
-        "200",
-        "--orders-port",
-        "0",
-      ],
-      { ANVIL_URL: `http://127.0.0.1:${port}`, [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment") },
-    );
+    agent = new AgentProcess(agentArgs(dir!, 200, ["--orders-port", "0"]), {
+      ANVIL_URL: `http://127.0.0.1:${port}`,
+      [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment"),
+    });
     const startAgent = async (): Promise<string> => {
       agent!.start();
       if (process.env.ORDERS_CRASH_DEBUG) {
@@ -256,5 +241,8 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
     const rules = replay.rules.map((r) => `${r.family} ${r.source} ${r.destination} ${r.action.kind}`);
     expect(rules).to.include.members(expectedRules);
     expect(replay.redundant).to.deep.equal([]);
+    // A clean stop does not wait for the DOTS reports still to send (one transaction each).
+    expect(await agent.kill("SIGTERM")).to.equal(0);
+    expect(agent.output).to.include("stopped; requests:");
   });
 });
