@@ -49,7 +49,8 @@ interface Posted {
 }
 
 describe("provider agent order crash safety (child process, anvil, ExaBGP file)", function () {
-  this.timeout(300_000);
+  // About two minutes on an idle machine; hardhat starts the agent four times.
+  this.timeout(600_000);
   let anvil: ChildProcess | undefined;
   let node: JsonRpcProvider | undefined;
   let port = 0;
@@ -103,7 +104,7 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
         agent!.child!.stdout!.on("data", (d: Buffer) => appendFileSync("/tmp/orders-crash-agent.log", d));
         agent!.child!.stderr!.on("data", (d: Buffer) => appendFileSync("/tmp/orders-crash-agent.log", d));
       }
-      await agent!.waitFor("/orders\n");
+      await agent!.waitFor("/orders\n", 180_000);
       const url = /order intake listening at (\S+)/.exec(agent!.output)?.[1];
       if (url === undefined) throw new Error(`no intake URL in: ${agent!.output}`);
       const health = url.replace(/orders$/, "health");
