@@ -647,7 +647,8 @@ class Sequence {
       if (parsed.name === "OrderSettled") {
         return `OrderSettled ${a.requestId} ${a.orderHash} offering ${a.offeringId} price ${a.price} ${a.startedAt}-${a.endsAt}`;
       }
-      if (parsed.name === "OrderSkipped") return `OrderSkipped ${a.orderHash} ${a.requester} ${OrderSkip[Number(a.reason)]}`;
+      if (parsed.name === "OrderSkipped")
+        return `OrderSkipped ${a.orderHash} ${a.requester} ${OrderSkip[Number(a.reason)]}`;
       return parsed.name;
     });
     const want = outcomes.flatMap((outcome, i) => {
@@ -659,7 +660,8 @@ class Sequence {
     });
     this.check(
       got.length === want.length && got.every((line, i) => line === want[i]),
-      () => `settleOrders logs:\n      ${got.join("\n      ")}\n    the model predicted:\n      ${want.join("\n      ")}`,
+      () =>
+        `settleOrders logs:\n      ${got.join("\n      ")}\n    the model predicted:\n      ${want.join("\n      ")}`,
     );
   }
 
@@ -1001,7 +1003,10 @@ class Sequence {
       "settleOrders",
       caller,
       service.address,
-      world.errorInterfaces[3].encodeFunctionData("settleOrders", [batch.map((o) => toOrderStruct(o.order)), signatures]),
+      world.errorInterfaces[3].encodeFunctionData("settleOrders", [
+        batch.map((o) => toOrderStruct(o.order)),
+        signatures,
+      ]),
       () => model.predictSettleOrders(caller, service, inputs, signatures.length),
       false,
       async (txHash, prediction) => {
