@@ -67,6 +67,7 @@ function merge(parts: WireStats[]): RunStats {
     total.requestsAccepted += p.requestsAccepted;
     total.ownershipRefusals += p.ownershipRefusals;
     total.ordersSettled += p.ordersSettled;
+    total.closingReclaims += p.closingReclaims;
     for (const [k, n] of p.errors) total.errors.set(k, (total.errors.get(k) ?? 0) + n);
     for (const [k, n] of p.actions) total.actions.set(k, (total.actions.get(k) ?? 0) + n);
     for (const [k, n] of p.orderSkips) total.orderSkips.set(k, (total.orderSkips.get(k) ?? 0) + n);

@@ -34,6 +34,10 @@ export const UINT256_MAX = (1n << 256n) - 1n;
 export const MAX_ACK_WINDOW = 86_400;
 export const MAX_SOURCES = 64;
 export const MAX_ENDPOINT_LENGTH = 256;
+/** The largest DOTS mitigation status, attack status and rating the contract takes (codes start at 1). */
+export const DOTS_STATUS_MAX = 8;
+export const ATTACK_STATUS_MAX = 2;
+export const RATING_MAX = 5;
 /** The bit that sets an order's request id apart from a direct request's (`MitigationOrders`). */
 const ORDER_BIT = 1n << 63n;
 
@@ -55,6 +59,8 @@ export interface ModelRequest {
   duration: number;
   offeringId: number;
   status: ReqStatus;
+  /** The requester's rating of the mitigation (1-5), 0 while unrated. */
+  rating: number;
   /** A settled or cancelled order's EIP-712 hash; undefined for a direct request. */
   orderHash?: string;
 }
@@ -389,6 +395,7 @@ export class MarketModel {
       duration: p.duration,
       offeringId: p.offeringId,
       status: ReqStatus.Pending,
+      rating: 0,
     };
     service.requests.set(id, r);
     return r;
@@ -528,6 +535,48 @@ export class MarketModel {
     };
   }
 
+  /** `_existingRequest` then `_requireStarted`: a request that is running or ran (acknowledged or withdrawn). */
+  private started(service: ModelService, id: bigint): { error: string } | { r: ModelRequest } {
+    const r = service.requests.get(id);
+    if (r === undefined) return { error: "ProviderServiceUnknownRequest" };
+    if (r.status !== ReqStatus.Acknowledged && r.status !== ReqStatus.Withdrawn) {
+      return { error: "ProviderServiceWrongStatus" };
+    }
+    return { r };
+  }
+
+  /** `reportStatus(id, status, …)`: the provider reports on a started mitigation; changes nothing. */
+  predictReportStatus(caller: string, service: ModelService, id: bigint, status: number): Prediction {
+    if (caller !== service.provider) return fail("ProviderServiceNotProvider");
+    const found = this.started(service, id);
+    if ("error" in found) return fail(found.error);
+    if (status === 0 || status > DOTS_STATUS_MAX) return fail("ProviderServiceInvalidCode");
+    return {};
+  }
+
+  /** `reportAttackStatus(id, code)`: the requester reports on a started mitigation; changes nothing. */
+  predictReportAttackStatus(caller: string, service: ModelService, id: bigint, code: number): Prediction {
+    const r = service.requests.get(id);
+    if (r === undefined) return fail("ProviderServiceUnknownRequest");
+    if (caller !== r.requester) return fail("ProviderServiceNotRequester");
+    const found = this.started(service, id);
+    if ("error" in found) return fail(found.error);
+    if (code === 0 || code > ATTACK_STATUS_MAX) return fail("ProviderServiceInvalidCode");
+    return {};
+  }
+
+  /** `rate(id, rating)`: the requester rates a started mitigation, once. */
+  predictRate(caller: string, service: ModelService, id: bigint, rating: number): Prediction {
+    const r = service.requests.get(id);
+    if (r === undefined) return fail("ProviderServiceUnknownRequest");
+    if (caller !== r.requester) return fail("ProviderServiceNotRequester");
+    const found = this.started(service, id);
+    if ("error" in found) return fail(found.error);
+    if (rating === 0 || rating > RATING_MAX) return fail("ProviderServiceInvalidCode");
+    if (r.rating !== 0) return fail("ProviderServiceAlreadyRated");
+    return { apply: () => void (r.rating = rating) };
+  }
+
   // --- signed orders ----------------------------------------------------------------------
 
   predictSetOrderEndpoint(caller: string, service: ModelService, endpoint: string): Prediction {
@@ -553,6 +602,7 @@ export class MarketModel {
           duration: 0,
           offeringId: 0,
           status: ReqStatus.Cancelled,
+          rating: 0,
           orderHash: hash,
         }),
     };
@@ -621,6 +671,7 @@ export class MarketModel {
         duration: order.duration,
         offeringId: order.offeringId,
         status: ReqStatus.Acknowledged,
+        rating: 0,
         orderHash: hash,
       });
       return { settled: true, requestId, price, startedAt: this.now, endsAt: this.now + order.duration };

@@ -31,10 +31,13 @@ import type { Prefix } from "../../src/prefix";
 import type { HardeningLens, MitigationToken, PrefixRegistry, ServiceDirectory } from "../../typechain-types";
 import type { IProviderServiceContract } from "../../typechain-types/contracts/ProviderServiceContract";
 import {
+  ATTACK_STATUS_MAX,
+  DOTS_STATUS_MAX,
   MAX_ACK_WINDOW,
   MAX_ENDPOINT_LENGTH,
   MarketModel,
   OrderSkip,
+  RATING_MAX,
   Random,
   ReqStatus,
   Status,
@@ -111,6 +114,11 @@ export interface RunStats {
   ownershipRefusals: number;
   /** Orders settled; each was checked to be by a holder of all of its target at settlement. */
   ordersSettled: number;
+  /**
+   * Requests still pending at the end of a sequence, reclaimed then by their requesters once
+   * their deadlines passed (not counted in `steps`): after that no service holds a token.
+   */
+  closingReclaims: number;
   /** Orders skipped, by `OrderSkipReason` name. */
   orderSkips: Map<string, number>;
   /** Reverts by custom error. */
@@ -129,6 +137,7 @@ export function emptyStats(): RunStats {
     requestsAccepted: 0,
     ownershipRefusals: 0,
     ordersSettled: 0,
+    closingReclaims: 0,
     orderSkips: new Map(),
     errors: new Map(),
     actions: new Map(),
@@ -370,6 +379,8 @@ class Sequence {
   private pool: PooledOrder[] = [];
   /** Orders settled in this sequence, the newest last, for replays. */
   private settledOrders: PooledOrder[] = [];
+  /** The random steps are over: `close` reclaims what is left in escrow. */
+  private closing = false;
 
   constructor(
     private readonly world: World,
@@ -415,6 +426,7 @@ class Sequence {
         duration: 0,
         offeringId: 0,
         status: ReqStatus.None,
+        rating: 0,
       };
       refs.set(key, { service: order.service, requestId: id, want: never });
     }
@@ -489,6 +501,8 @@ class Sequence {
           Number(got.duration) === want.duration &&
           Number(got.offeringId) === want.offeringId &&
           Number(got.ackDeadline) === want.ackDeadline &&
+          Number(got.endsAt) === (want.startedAt === 0 ? 0 : want.startedAt + want.duration) &&
+          Number(got.rating) === want.rating &&
           got.requester === want.requester,
         () => `request ${ref.requestId} of ${ref.service}: chain ${got.toString()}, model ${show(want)}`,
       );
@@ -704,7 +718,8 @@ class Sequence {
       error = this.decode(data);
       if (error.startsWith("revert without")) error += ` ${message ?? ""}`;
     }
-    this.stats.steps += 1;
+    if (this.closing) this.stats.closingReclaims += 1;
+    else this.stats.steps += 1;
     this.log.push(`t=${this.model.now} ${name} from ${from.slice(0, 8)}: ${error ?? "ok"}`);
     this.check(
       error === prediction.error,
@@ -712,12 +727,12 @@ class Sequence {
         `${name}: the chain ${error === undefined ? "succeeded" : `reverted with ${error}`}, the model predicted ${prediction.error ?? "success"}`,
     );
     if (error === undefined) {
-      this.stats.succeeded += 1;
+      if (!this.closing) this.stats.succeeded += 1;
       increment(this.stats.actions, name);
       await verify?.(txHash, prediction);
       prediction.apply?.();
     } else {
-      this.stats.reverted += 1;
+      if (!this.closing) this.stats.reverted += 1;
       increment(this.stats.errors, error);
     }
     await this.checkInvariants(registryAction);
@@ -1154,6 +1169,104 @@ class Sequence {
     );
   }
 
+  /** An action's name, marked when it acts on a mitigation that a signed order started. */
+  private onOrder(name: string, service: ModelService, id: bigint): string {
+    return service.requests.get(id)?.orderHash === undefined ? name : `${name} (order)`;
+  }
+
+  /**
+   * `prefer`, or half the time, when a mitigation started by a signed order that `prefer` likes
+   * exists, only those: steps on running mitigations reach both kinds.
+   */
+  private mixed(prefer: (r: ModelRequest) => boolean): (r: ModelRequest) => boolean {
+    const ordered = (r: ModelRequest): boolean => r.orderHash !== undefined && prefer(r);
+    const any = [...this.model.services.values()].some((s) => [...s.requests.values()].some(ordered));
+    return any && this.random.chance(0.5) ? ordered : prefer;
+  }
+
+  /**
+   * Feedback on a mitigation that started (by acknowledgement or by settlement): the provider
+   * reports its status, the requester reports the attack's or rates it (once); honest codes are
+   * in range, dishonest ones at and past the edges, on any request by anyone.
+   */
+  private async feedbackStep(honest: boolean, started: (r: ModelRequest) => boolean): Promise<void> {
+    const { random, model, world } = this;
+    const serviceI = world.errorInterfaces[3];
+    const prefer = honest ? this.mixed(started) : undefined;
+    const service = this.service(prefer);
+    const id = this.requestId(service, prefer);
+    const requester = ethers.getAddress(ethers.toBeHex(id >> 64n, 20));
+    const code = (max: number): number => {
+      if (honest) return 1 + random.int(max);
+      const roll = random.int(6);
+      return roll === 0 ? 0 : roll === 1 ? max + 1 : roll === 2 ? 255 : 1 + random.int(max);
+    };
+    const what = random.int(3);
+    if (what === 0) {
+      const caller = honest ? service.provider : this.actor();
+      const status = code(DOTS_STATUS_MAX);
+      const dropped = BigInt(random.next());
+      await this.transact(
+        this.onOrder("reportStatus", service, id),
+        caller,
+        service.address,
+        serviceI.encodeFunctionData("reportStatus", [id, status, dropped * 1500n, dropped]),
+        () => model.predictReportStatus(caller, service, id, status),
+      );
+      return;
+    }
+    const caller = honest || random.chance(0.5) ? requester : this.actor();
+    if (what === 1) {
+      const attack = code(ATTACK_STATUS_MAX);
+      await this.transact(
+        this.onOrder("reportAttackStatus", service, id),
+        caller,
+        service.address,
+        serviceI.encodeFunctionData("reportAttackStatus", [id, attack]),
+        () => model.predictReportAttackStatus(caller, service, id, attack),
+      );
+      return;
+    }
+    const rating = code(RATING_MAX);
+    await this.transact(
+      this.onOrder("rate", service, id),
+      caller,
+      service.address,
+      serviceI.encodeFunctionData("rate", [id, rating]),
+      () => model.predictRate(caller, service, id, rating),
+    );
+  }
+
+  /**
+   * Nothing stuck: once every acknowledgement deadline has passed, each requester reclaims every
+   * request still pending (each checked as a step), and then no service holds a single token —
+   * signed orders never pass through one, and every escrow can be got back.
+   */
+  async close(): Promise<void> {
+    const { model, world } = this;
+    this.closing = true;
+    const pending = [...model.services.values()].flatMap((service) =>
+      [...service.requests.values()].filter((r) => r.status === ReqStatus.Pending).map((r) => ({ service, r })),
+    );
+    if (pending.length > 0) model.now = Math.max(model.now, ...pending.map(({ r }) => r.ackDeadline));
+    for (const { service, r } of pending) {
+      model.now += 1; // one block each
+      const reclaimed = await this.transact(
+        "reclaimAtEnd",
+        r.requester,
+        service.address,
+        world.errorInterfaces[3].encodeFunctionData("reclaim", [r.id]),
+        () => model.predictReclaim(r.requester, service, r.id),
+      );
+      this.check(reclaimed, () => `request ${r.id} of ${service.address} could not be reclaimed after its deadline`);
+    }
+    for (const service of model.services.values()) {
+      // The invariants just checked hold the chain's balance to this.
+      const escrow = model.escrowOf(service);
+      this.check(escrow === 0n, () => `service ${service.address} still holds ${escrow} after every reclaim`);
+    }
+  }
+
   /** One random step. */
   async step(): Promise<void> {
     const { random, model, world } = this;
@@ -1164,8 +1277,9 @@ class Sequence {
     const directory = world.directory.interface;
     const serviceI = world.errorInterfaces[3];
     const registryAddress = await world.registry.getAddress();
-    // 0-99: direct requests, the registry, the token, offerings; 100-124: signed orders.
-    let roll = random.int(125);
+    // 0-99: direct requests, the registry, the token, offerings; 100-124: signed orders; 125-134:
+    // reports and ratings on running (or withdrawn) mitigations, direct or ordered.
+    let roll = random.int(135);
     // Acting on requests when there are none yet: make one first.
     const anyRequest = [...model.services.values()].some((sv) => sv.requests.size > 0);
     if (roll >= 29 && roll < 63 && !anyRequest && honest) roll = random.int(29);
@@ -1175,7 +1289,17 @@ class Sequence {
         (r) => r.status === ReqStatus.Acknowledged && r.startedAt + r.duration > model.now,
       ),
     );
-    if (roll >= 56 && roll < 63 && !running && honest && anyRequest) roll = 29 + random.int(16);
+    // Withdrawing, reporting or rating when nothing runs: start something first (acknowledge a
+    // request, or settle orders).
+    const startSomething = (): number => (random.chance(0.5) ? 29 + random.int(16) : 100 + random.int(14));
+    if (roll >= 56 && roll < 63 && !running && honest && anyRequest) roll = startSomething();
+    const started = (r: ModelRequest): boolean =>
+      r.status === ReqStatus.Acknowledged || r.status === ReqStatus.Withdrawn;
+    if (roll >= 125 && honest && ![...model.services.values()].some((sv) => [...sv.requests.values()].some(started))) {
+      roll = startSomething();
+    }
+    // Mitigations run for a few steps only: while one does, act on it more often.
+    if (running && honest && random.chance(0.2)) roll = random.chance(0.5) ? 56 + random.int(7) : 125 + random.int(10);
 
     if (roll < 24) {
       const service = this.service();
@@ -1252,13 +1376,16 @@ class Sequence {
         model.predictReclaim(caller, service, id),
       );
     } else if (roll < 63) {
-      const prefer = (r: ModelRequest): boolean =>
-        r.status === ReqStatus.Acknowledged && r.startedAt + r.duration > model.now;
+      const prefer = this.mixed((r) => r.status === ReqStatus.Acknowledged && r.startedAt + r.duration > model.now);
       const service = this.service(honest ? prefer : undefined);
       const id = this.requestId(service, honest ? prefer : undefined);
       const caller = honest ? ethers.getAddress(ethers.toBeHex(id >> 64n, 20)) : this.actor();
-      await this.transact("withdraw", caller, service.address, serviceI.encodeFunctionData("withdraw", [id]), () =>
-        model.predictWithdraw(caller, service, id),
+      await this.transact(
+        this.onOrder("withdraw", service, id),
+        caller,
+        service.address,
+        serviceI.encodeFunctionData("withdraw", [id]),
+        () => model.predictWithdraw(caller, service, id),
       );
     } else if (roll < 68) {
       const caller = honest ? world.registrar : this.actor();
@@ -1338,6 +1465,8 @@ class Sequence {
         world.token.interface.encodeFunctionData("mint", [to, amount]),
         () => model.predictMint(caller, to, amount),
       );
+    } else if (roll >= 125) {
+      await this.feedbackStep(honest, started);
     } else if (roll >= 100) {
       if (roll < 114) await this.settleStep(honest);
       else if (roll < 117) await this.cancelStep(honest);
@@ -1417,6 +1546,7 @@ export async function runSequences(options: RunOptions, stats: RunStats = emptyS
     await sequence.checkInvariants(!baseChecked);
     baseChecked = true;
     for (let s = 0; s < options.steps; s++) await sequence.step();
+    await sequence.close();
     await sequence.checkSettlements(world.baseBlock + 1);
     await network.provider.send("evm_revert", [snapshotId]);
     stats.sequences += 1;
@@ -1433,7 +1563,8 @@ export function describeStats(stats: RunStats): string {
   return [
     `${stats.sequences} sequences, ${stats.steps} steps (${stats.succeeded} succeeded, ${stats.reverted} reverted as predicted), ${stats.invariantChecks} invariant checks`,
     `${stats.requestsAccepted} requests accepted, every one by a holder of all of its target; ${stats.ownershipRefusals} refused for ownership`,
-    `${stats.ordersSettled} orders settled, every one by an active holder of all of its target; skipped: ${skips.join(", ")}`,
+    `${stats.ordersSettled} orders settled, every one by an active holder of all of its target, paid once; skipped (nothing moved): ${skips.join(", ")}`,
+    `${stats.closingReclaims} requests left pending at the end of a sequence reclaimed; after that no service held a token`,
     `successful actions: ${actions.join(", ")}`,
     `reverts: ${errors.join(", ")}`,
   ].join("\n");
