@@ -188,10 +188,11 @@ function increment(map: Map<string, number>, name: string): void {
 function nodeKeys(addresses: string[]): Map<string, Uint8Array> {
   const config = network.config.accounts as HardhatNetworkHDAccountsConfig | unknown[];
   if (Array.isArray(config)) throw new Error("the hardening runner needs the Hardhat network's HD accounts");
-  const mnemonic = Mnemonic.fromPhrase(config.mnemonic, config.passphrase);
+  // The seed once (PBKDF2, slow), then each account's path from it.
+  const root = HDNodeWallet.fromSeed(Mnemonic.fromPhrase(config.mnemonic, config.passphrase).computeSeed());
   const keys = new Map<string, Uint8Array>();
   for (let i = config.initialIndex; keys.size < addresses.length && i < config.initialIndex + config.count; i++) {
-    const wallet = HDNodeWallet.fromMnemonic(mnemonic, `${config.path}/${i}`);
+    const wallet = root.derivePath(`${config.path}/${i}`);
     if (addresses.includes(wallet.address)) keys.set(wallet.address, getBytes(wallet.privateKey));
   }
   if (keys.size !== addresses.length) throw new Error("not every actor is one of the node's HD accounts");
@@ -1033,7 +1034,10 @@ class Sequence {
             this.pool = this.pool.filter((o) => o !== batch[i]);
             if (!this.settledOrders.includes(batch[i])) this.settledOrders.push(batch[i]);
           } else {
-            increment(this.stats.orderSkips, OrderSkip[outcome.reason]);
+            // Cancelled one by one (recorded at the service), or voided below the requester's minimum salt.
+            const one = service.requests.get(orderRequestIdOf(inputs[i].order.requester, inputs[i].hash));
+            const voided = outcome.reason === OrderSkip.Cancelled && one?.status !== ReqStatus.Cancelled;
+            increment(this.stats.orderSkips, voided ? "CancelledUpTo" : OrderSkip[outcome.reason]);
           }
         });
       },
