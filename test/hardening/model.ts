@@ -11,11 +11,12 @@
  * an order settled earlier in the batch is settled already for its duplicate, and its payment has
  * left its requester's balance and allowance for the next.
  */
+import { OrderSkipReason as OrderSkip } from "../../src/clients/orders";
 import type { Order } from "../../src/clients/orders";
 import { MAX_LENGTH, mask } from "../../src/prefix";
 import type { Prefix } from "../../src/prefix";
 import { ReferenceRegistry } from "../helpers/referenceRegistry";
-import { OrderSkip, RequestStatus as ReqStatus } from "../helpers/marketFixtures";
+import { RequestStatus as ReqStatus } from "../helpers/marketFixtures";
 
 /** `IPrefixRegistry.ParticipantStatus`. */
 export enum Status {
@@ -127,6 +128,11 @@ function isCanonical(p: Prefix): boolean {
 /** `MitigationOrders.requestId`: `requester << 64 | 1 << 63 | (hash mod 2^63)`. */
 export function orderRequestIdOf(requester: string, hash: string): bigint {
   return (BigInt(requester) << 64n) | ORDER_BIT | (BigInt(hash) & (ORDER_BIT - 1n));
+}
+
+/** What `getRequest` answers for an order never settled (None) or cancelled: its status, the rest zeros. */
+export function noRequest(id: bigint, requester: string, status: ReqStatus): ModelRequest {
+  return { id, requester, price: 0n, ackDeadline: 0, startedAt: 0, duration: 0, offeringId: 0, status, rating: 0 };
 }
 
 /** The contract's price: ceil(pricePerHour × duration / 3600). */
@@ -554,12 +560,16 @@ export class MarketModel {
     return {};
   }
 
+  /** The requester's checks on a started mitigation: exists, then the caller's, then started. */
+  private startedFor(caller: string, service: ModelService, id: bigint): { error: string } | { r: ModelRequest } {
+    const r = service.requests.get(id);
+    if (r !== undefined && caller !== r.requester) return { error: "ProviderServiceNotRequester" };
+    return this.started(service, id);
+  }
+
   /** `reportAttackStatus(id, code)`: the requester reports on a started mitigation; changes nothing. */
   predictReportAttackStatus(caller: string, service: ModelService, id: bigint, code: number): Prediction {
-    const r = service.requests.get(id);
-    if (r === undefined) return fail("ProviderServiceUnknownRequest");
-    if (caller !== r.requester) return fail("ProviderServiceNotRequester");
-    const found = this.started(service, id);
+    const found = this.startedFor(caller, service, id);
     if ("error" in found) return fail(found.error);
     if (code === 0 || code > ATTACK_STATUS_MAX) return fail("ProviderServiceInvalidCode");
     return {};
@@ -567,11 +577,9 @@ export class MarketModel {
 
   /** `rate(id, rating)`: the requester rates a started mitigation, once. */
   predictRate(caller: string, service: ModelService, id: bigint, rating: number): Prediction {
-    const r = service.requests.get(id);
-    if (r === undefined) return fail("ProviderServiceUnknownRequest");
-    if (caller !== r.requester) return fail("ProviderServiceNotRequester");
-    const found = this.started(service, id);
+    const found = this.startedFor(caller, service, id);
     if ("error" in found) return fail(found.error);
+    const { r } = found;
     if (rating === 0 || rating > RATING_MAX) return fail("ProviderServiceInvalidCode");
     if (r.rating !== 0) return fail("ProviderServiceAlreadyRated");
     return { apply: () => void (r.rating = rating) };
@@ -593,18 +601,7 @@ export class MarketModel {
     if (service.requests.has(id)) return fail("ProviderServiceWrongStatus");
     return {
       apply: () =>
-        void service.requests.set(id, {
-          id,
-          requester: order.requester,
-          price: 0n,
-          ackDeadline: 0,
-          startedAt: 0,
-          duration: 0,
-          offeringId: 0,
-          status: ReqStatus.Cancelled,
-          rating: 0,
-          orderHash: hash,
-        }),
+        void service.requests.set(id, { ...noRequest(id, order.requester, ReqStatus.Cancelled), orderHash: hash }),
     };
   }
 

@@ -44,6 +44,7 @@ import {
   UINT256_MAX,
   UINT32_MAX,
   UINT96_MAX,
+  noRequest,
   orderRequestIdOf,
   priceOf,
 } from "./model";
@@ -380,6 +381,8 @@ class Sequence {
   private pool: PooledOrder[] = [];
   /** Orders settled in this sequence, the newest last, for replays. */
   private settledOrders: PooledOrder[] = [];
+  /** Orders cancelled (one by one or below a salt) in this sequence: a settlement must skip them. */
+  private cancelledOrders: PooledOrder[] = [];
   /** The random steps are over: `close` reclaims what is left in escrow. */
   private closing = false;
 
@@ -418,18 +421,7 @@ class Sequence {
       const id = orderRequestIdOf(order.requester, orderHashAt(order, this.world.chainId, order.service));
       const key = `${order.service}/${id}`;
       if (refs.has(key)) continue;
-      const never: ModelRequest = {
-        id,
-        requester: order.requester,
-        price: 0n,
-        ackDeadline: 0,
-        startedAt: 0,
-        duration: 0,
-        offeringId: 0,
-        status: ReqStatus.None,
-        rating: 0,
-      };
-      refs.set(key, { service: order.service, requestId: id, want: never });
+      refs.set(key, { service: order.service, requestId: id, want: noRequest(id, order.requester, ReqStatus.None) });
     }
     return [...refs.values()];
   }
@@ -982,6 +974,7 @@ class Sequence {
   private trimPools(): void {
     if (this.pool.length > MAX_POOL) this.pool = this.pool.slice(-MAX_POOL);
     if (this.settledOrders.length > MAX_POOL) this.settledOrders = this.settledOrders.slice(-MAX_POOL);
+    if (this.cancelledOrders.length > MAX_POOL) this.cancelledOrders = this.cancelledOrders.slice(-MAX_POOL);
   }
 
   /**
@@ -1003,6 +996,10 @@ class Sequence {
     const batch = waiting.filter(() => random.chance(0.6)).slice(-(MAX_BATCH - 2));
     const elsewhere = this.pool.filter((o) => o.order.service !== service.address);
     if (elsewhere.length > 0 && random.chance(0.1)) batch.push(random.pick(elsewhere));
+    // An agent that missed a cancellation: the chain must not.
+    if (this.cancelledOrders.length > 0 && random.chance(0.5)) {
+      batch.splice(random.int(batch.length + 1), 0, random.pick(this.cancelledOrders));
+    }
     if (this.settledOrders.length > 0 && random.chance(0.35)) {
       batch.splice(random.int(batch.length + 1), 0, random.pick(this.settledOrders));
     }
@@ -1057,7 +1054,10 @@ class Sequence {
 
   /** An actor that signed one of the waiting orders, if any (the victim whose order is in flight). */
   private orderActor(): { actor: string; pooled?: PooledOrder } {
-    const mine = this.pool.filter((o) => this.world.actors.includes(o.order.requester));
+    const signed = this.pool.filter((o) => this.world.actors.includes(o.order.requester));
+    // Mostly a sound order: what happens to it between intake and settlement decides its fate.
+    const sound = signed.filter((o) => o.flaw === "honest");
+    const mine = sound.length > 0 && this.random.chance(0.7) ? sound : signed;
     if (mine.length === 0) return { actor: this.actor() };
     const pooled = this.random.pick(mine);
     return { actor: pooled.order.requester, pooled };
@@ -1066,7 +1066,9 @@ class Sequence {
   /** A requester cancels one of its orders (waiting or settled), or someone else tries to. */
   private async cancelStep(honest: boolean): Promise<void> {
     const { random, model, world } = this;
-    const candidates = honest || this.settledOrders.length === 0 ? this.pool : [...this.pool, ...this.settledOrders];
+    // An honest requester cancels one of its own sound orders (that only the cancellation stops).
+    const sound = this.pool.filter((o) => o.flaw === "honest");
+    const candidates = honest ? sound : [...this.pool, ...this.settledOrders];
     if (candidates.length === 0) this.pool.push(await this.newOrder(this.service(), true));
     const pooled = random.pick(candidates.length > 0 ? candidates : this.pool);
     const named = model.serviceAt(pooled.order.service);
@@ -1075,13 +1077,15 @@ class Sequence {
     const caller = (honest || random.chance(0.5)) && world.actors.includes(requester) ? requester : this.actor();
     const hash = orderHashAt(pooled.order, world.chainId, service.address);
     this.log.push(`  cancel: ${this.describeOrder(pooled)}`);
-    await this.transact(
+    const cancelled = await this.transact(
       "cancelOrder",
       caller,
       service.address,
       world.errorInterfaces[3].encodeFunctionData("cancelOrder", [toOrderStruct(pooled.order)]),
       () => model.predictCancelOrder(caller, service, pooled.order, hash),
     );
+    if (cancelled) this.cancelledOrders.push(pooled);
+    this.trimPools();
   }
 
   /** A participant voids its orders below a salt, at every service (the registry's minimum). */
@@ -1104,13 +1108,18 @@ class Sequence {
               ? UINT248_MAX
               : BigInt(model.now - random.int(3600)) << 64n;
     if (minSalt > UINT248_MAX) minSalt = UINT248_MAX;
-    await this.transact(
+    const raised = await this.transact(
       "cancelOrdersUpTo",
       actor,
       await world.registry.getAddress(),
       world.registry.interface.encodeFunctionData("cancelOrdersUpTo", [minSalt]),
       () => model.predictCancelOrdersUpTo(actor, minSalt),
     );
+    if (raised) {
+      const voided = this.pool.filter((o) => o.order.requester === actor && o.order.salt < minSalt);
+      this.cancelledOrders.push(...voided);
+      this.trimPools();
+    }
   }
 
   /** An account changes what a service (or the directory) may pull: none, a little, or all. */

@@ -12,7 +12,7 @@
  * every escrow left is reclaimed (nothing stuck), and from the events no request and no order was
  * settled twice.
  *
- * CI runs HARDENING_SEQUENCES (default 300, about 1.5 min on a quiet machine; 8 under
+ * CI runs HARDENING_SEQUENCES (default 250, about 1.5 min on a quiet machine; 8 under
  * solidity-coverage, where each costs ~5 s) sequences of HARDENING_STEPS (default 16) steps from
  * HARDENING_SEED; `npm run soak` runs ten thousand and more. A failure names the seed of its
  * sequence and the steps that led to it.
@@ -24,7 +24,7 @@ import { describeStats, runSequences } from "./runner";
 
 /** Under solidity-coverage every opcode is counted: fewer sequences cover the same paths. */
 const UNDER_COVERAGE = Reflect.get(hre, "__SOLIDITY_COVERAGE_RUNNING") === true;
-const SEQUENCES = Number(process.env.HARDENING_SEQUENCES ?? (UNDER_COVERAGE ? 8 : 300));
+const SEQUENCES = Number(process.env.HARDENING_SEQUENCES ?? (UNDER_COVERAGE ? 8 : 250));
 const STEPS = Number(process.env.HARDENING_STEPS ?? 16);
 const SEED = Number(process.env.HARDENING_SEED ?? 0x0ddba11);
 

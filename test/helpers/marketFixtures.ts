@@ -43,24 +43,6 @@ export enum AckSkip {
   DeadlinePassed = 2,
 }
 
-/** `IProviderServiceContract.OrderSkipReason` (`ORDER_SKIP_REASONS` of src/clients/orders.ts, in words). */
-export enum OrderSkip {
-  WrongService,
-  Expired,
-  RequesterIsProvider,
-  BadSignature,
-  AlreadySettled,
-  Cancelled,
-  UnknownOffering,
-  OfferingInactive,
-  InvalidDuration,
-  PriceAboveMaximum,
-  InvalidPrefix,
-  InactiveRequester,
-  NotWhollyHeld,
-  PaymentFailed,
-}
-
 const REQUEST_STATUSES: readonly RequestStatus[] = [
   RequestStatus.None,
   RequestStatus.Pending,
