@@ -900,7 +900,8 @@ class Sequence {
 
   /**
    * A newly signed order for `service`. An honest one: an actor holding a prefix orders at the
-   * quoted price, expiring in 30 s to half an hour (a few steps), with a salt from the clock, signed by itself. A
+   * quoted price, expiring in 30 s to three hours (a step or many: the model's clock moves in
+   * jumps), with a salt from the clock, signed by itself. A
    * dishonest one has terms at the edges (requestInput's) and one flaw or none: another signer, a
    * high s, a raw v, random bytes, 64 bytes, another chain's or service's domain, the provider as
    * requester, a contract as requester, an expiry past (or exactly now), a tiny salt.
@@ -917,7 +918,7 @@ class Sequence {
           ? model.now
           : expiryRoll === 2
             ? 2 ** 40 - 1
-            : model.now + 30 + random.int(1800);
+            : model.now + 30 + random.int(3 * 3600);
     let salt = (BigInt(model.now) << 64n) | (BigInt(random.next()) << 32n) | BigInt(random.next());
     let signer: string | undefined = requester;
     let chainId = world.chainId;
@@ -985,7 +986,10 @@ class Sequence {
    */
   private async settleStep(honest: boolean): Promise<void> {
     const { random, model, world } = this;
-    const service = this.service();
+    // Orders cancelled since the last settlement wait for the next one, as in an agent that missed it.
+    const cancelledAt =
+      this.cancelledOrders.length > 0 && random.chance(0.7) ? random.pick(this.cancelledOrders) : undefined;
+    const service = cancelledAt !== undefined ? model.serviceAt(cancelledAt.order.service) : this.service();
     const caller = honest || random.chance(0.6) ? service.provider : this.actor();
     const fresh = 1 + random.int(2);
     for (let i = 0; i < fresh; i++) {
@@ -997,8 +1001,9 @@ class Sequence {
     const elsewhere = this.pool.filter((o) => o.order.service !== service.address);
     if (elsewhere.length > 0 && random.chance(0.1)) batch.push(random.pick(elsewhere));
     // An agent that missed a cancellation: the chain must not.
-    if (this.cancelledOrders.length > 0 && random.chance(0.5)) {
-      batch.splice(random.int(batch.length + 1), 0, random.pick(this.cancelledOrders));
+    if (cancelledAt !== undefined) {
+      batch.splice(random.int(batch.length + 1), 0, cancelledAt);
+      this.cancelledOrders = this.cancelledOrders.filter((o) => o !== cancelledAt);
     }
     if (this.settledOrders.length > 0 && random.chance(0.35)) {
       batch.splice(random.int(batch.length + 1), 0, random.pick(this.settledOrders));
@@ -1095,7 +1100,7 @@ class Sequence {
     const current = model.minOrderSaltOf(actor);
     const roll = random.int(10);
     let minSalt = honest
-      ? pooled !== undefined && roll < 5
+      ? pooled !== undefined && roll < 7
         ? pooled.order.salt + 1n
         : BigInt(model.now) << 64n
       : roll < 3
@@ -1304,7 +1309,7 @@ class Sequence {
     );
     // Withdrawing, reporting or rating when nothing runs: start something first (acknowledge a
     // request, or settle orders).
-    const startSomething = (): number => (random.chance(0.5) ? 29 + random.int(16) : 100 + random.int(14));
+    const startSomething = (): number => (random.chance(0.5) ? 29 + random.int(16) : 100 + random.int(13));
     if (roll >= 56 && roll < 63 && !running && honest && anyRequest) roll = startSomething();
     const started = (r: ModelRequest): boolean =>
       r.status === ReqStatus.Acknowledged || r.status === ReqStatus.Withdrawn;
@@ -1313,6 +1318,8 @@ class Sequence {
     }
     // Mitigations run for a few steps only: while one does, act on it more often.
     if (running && honest && random.chance(0.2)) roll = random.chance(0.5) ? 56 + random.int(7) : 125 + random.int(10);
+    // An order cancelled: a settlement comes soon after (before it expires), and must skip it.
+    if (this.cancelledOrders.length > 0 && honest && random.chance(0.6)) roll = 100;
 
     if (roll < 24) {
       const service = this.service();
@@ -1481,8 +1488,8 @@ class Sequence {
     } else if (roll >= 125) {
       await this.feedbackStep(honest, started);
     } else if (roll >= 100) {
-      if (roll < 114) await this.settleStep(honest);
-      else if (roll < 117) await this.cancelStep(honest);
+      if (roll < 113) await this.settleStep(honest);
+      else if (roll < 116) await this.cancelStep(honest);
       else if (roll < 119) await this.cancelUpToStep(honest);
       else if (roll < 121) await this.approveStep(honest);
       else if (roll < 123) await this.transferStep(honest);
