@@ -38,6 +38,7 @@ export interface BridgeOptions {
 
 const FOLLOWED_EVENTS = [
   "MitigationAcknowledged",
+  "OrderSettled",
   "MitigationRejected",
   "MitigationReclaimed",
   "MitigationWithdrawn",
@@ -158,8 +159,16 @@ export class MarketBridge implements MarketPort {
       signal: bought.abort.signal,
       kinds: bought.order.flowFilteringOnly ? ["flow-filtering"] : undefined,
       onProgress: (line) => this.progress(`${bought.order.label} ${text}: ${line}`),
+      // A request counts once it is on chain; a signed order once it is settled (one that lapses
+      // is bought by request instead, and that request is tracked).
       onRequested: (purchases) => {
-        for (const p of purchases) this.track(bought, p);
+        const requests = purchases.filter((p) => p.via === "request");
+        for (const p of requests) this.track(bought, p);
+        if (requests.length > 0) placed();
+      },
+      onAnswered: (p) => {
+        if (p.via !== "order" || p.state !== "acknowledged") return;
+        this.track(bought, p);
         placed();
       },
     });
@@ -299,6 +308,7 @@ export class MarketBridge implements MarketPort {
     if (!p) return;
     switch (parsed.name) {
       case "MitigationAcknowledged":
+      case "OrderSettled":
         p.state = "acknowledged";
         p.startedAt = Number(parsed.args.startedAt);
         break;

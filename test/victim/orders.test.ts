@@ -1,0 +1,483 @@
+/**
+ * The victim agent buying by signed order, on the in-process network, against a stand-in of the
+ * provider agent's order intake (test/helpers/orderIntake.ts) that settles through the contract as
+ * the provider: the order path preferred where an endpoint is published; the fallback to the
+ * direct request on a refusal, on an intake that is down or mute, and on an order not settled in
+ * time (cancelled on chain first: nothing is bought twice, even when the settlement races the
+ * cancellation); one provider by order and one by request in one report; a provider settling an
+ * order its agent refused is found out; the daemon's spending policy and store count orders.
+ */
+import { expect } from "chai";
+import { ethers, network } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { MaxUint256 } from "ethers";
+
+import { MarketClient, parseServiceLog } from "../../src/clients/market";
+import { ORDER_SKIP_REASONS, hashOrder, orderRequestId, toOrderStruct } from "../../src/clients/orders";
+import { freePort } from "../../src/net";
+import { VictimAgent, describeSummary, type VictimAgentOptions, type VictimSummary } from "../../src/victim/agent";
+import { VictimDaemon } from "../../src/victim/daemon";
+import { OrderDesk, ordersUrl } from "../../src/victim/orders";
+import { parseSpendingPolicy } from "../../src/victim/policy";
+import { VictimStore } from "../../src/victim/store";
+import type { ProviderAgent } from "../../src/provider/agent";
+import { StandInIntake, type StandInIntakeOptions } from "../helpers/orderIntake";
+import { deploySmallInternet, providerAgent, until, type SmallInternet } from "../agents/helpers";
+
+const TARGET = "203.0.113.10/32";
+/** In Gamma's AS64530 (the provider taking orders here) and in Alpha's AS64510. */
+const GAMMA_SOURCE = "192.0.2.66";
+const ALPHA_SOURCE = "198.51.100.23";
+
+describe("VictimAgent with signed orders", function () {
+  this.timeout(60_000);
+  let intake: StandInIntake | undefined;
+  let agents: ProviderAgent[] = [];
+  let lines: string[] = [];
+
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") console.log(lines.join("\n"));
+    await intake?.close();
+    intake = undefined;
+    await Promise.all(agents.map((a) => a.stop()));
+    agents = [];
+    lines = [];
+  });
+
+  /** Gamma's order intake (a stand-in), its URL published on Gamma's service. */
+  async function gammaIntake(net: SmallInternet, options: Partial<StandInIntakeOptions> = {}): Promise<StandInIntake> {
+    intake = await StandInIntake.start({
+      market: new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma),
+      provider: ethers.provider,
+      service: net.services.gamma,
+      ...options,
+    });
+    await intake.publish();
+    return intake;
+  }
+
+  /** Provider agents for the direct requests (they ignore orders). */
+  function startAgents(net: SmallInternet, keys: string[]): void {
+    agents = keys.map((k) => providerAgent(net, k));
+    for (const a of agents) a.start();
+  }
+
+  function victimAgent(net: SmallInternet, options: Partial<VictimAgentOptions> = {}): VictimAgent {
+    return new VictimAgent({
+      registry: net.victimRegistry,
+      market: net.victim,
+      provider: ethers.provider,
+      ackWindow: 300,
+      pollMs: 20,
+      timeoutMs: 30_000,
+      onProgress: (line) => lines.push(line),
+      ...options,
+    });
+  }
+
+  const attack = (...sources: string[]) => ({
+    target: TARGET,
+    lifetime: 3600,
+    topTalkers: sources.map((source) => ({ source })),
+  });
+
+  /** The senders of the transactions waiting to be mined (lower case). */
+  async function pendingSenders(): Promise<string[]> {
+    const block = (await ethers.provider.send("eth_getBlockByNumber", ["pending", true])) as {
+      transactions: { from: string }[];
+    };
+    return block.transactions.map((tx) => tx.from.toLowerCase());
+  }
+
+  const balanceOf = async (net: SmallInternet, key: string) =>
+    net.system.token.balanceOf(await net.accounts.orgs[key].getAddress());
+
+  /** The purchases as [provider key, via, state]. */
+  function shape(net: SmallInternet, summary: VictimSummary): [string, string, string][] {
+    const keyOf = (service: string) => Object.keys(net.services).find((k) => net.services[k] === service)!;
+    return summary.purchases.map((p) => [keyOf(p.service), p.via, p.state]);
+  }
+
+  describe("when the service publishes an order endpoint", function () {
+    it("signs an order, sends it to the intake and follows its settlement on chain", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net);
+      const victim = await net.accounts.orgs.victim.getAddress();
+      const [victimBefore, gammaBefore] = [await balanceOf(net, "victim"), await balanceOf(net, "gamma")];
+
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([["gamma", "order", "acknowledged"]]);
+      const [bought] = summary.purchases;
+      expect(summary.requestTransactions).to.equal(0);
+      expect(summary.ordersSent).to.equal(1);
+      // The order the intake received is the one settled, under its request id.
+      expect(intake.received).to.have.length(1);
+      const [order] = intake.received;
+      const hash = hashOrder(order.order, 31337n);
+      expect(bought.orderHash).to.equal(hash);
+      expect(bought.requestId).to.equal(orderRequestId(victim, hash));
+      expect(order.order.maxPrice).to.equal(bought.price);
+      expect(order.order.salt >> 64n).to.be.closeTo(BigInt(Date.now()), 60_000n);
+      const request = await net.victim.getRequest(net.services.gamma, bought.requestId);
+      expect(request.status).to.equal("acknowledged");
+      expect(bought.endsAt).to.equal(request.endsAt);
+      // The expiry is short: about 30 s after the chain's time when it was signed.
+      expect(order.order.expiry - request.startedAt).to.be.within(25, 31);
+      // Paid straight from the victim to the provider, at the planned price.
+      expect(await balanceOf(net, "victim")).to.equal(victimBefore - bought.price);
+      expect(await balanceOf(net, "gamma")).to.equal(gammaBefore + bought.price);
+      expect(summary.cost).to.equal(bought.price);
+      expect(await net.system.token.allowance(victim, net.services.gamma)).to.equal(MaxUint256);
+      expect(lines).to.include("approved " + net.services.gamma + "'s service for orders (unlimited, once)");
+      expect(lines.some((l) => /^sent order 0x[0-9a-f]{8} to 0x\w+: accepted \(\d+ ms after the report\)$/.test(l))).to
+        .be.true;
+      expect(describeSummary(summary)[1]).to.match(/; 0 request transaction\(s\); 1 signed order\(s\), 1 settled$/);
+    });
+
+    it("approves each service once, and sees a changed endpoint", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const first = await gammaIntake(net);
+      const desk = new OrderDesk({ market: net.victim, provider: ethers.provider });
+      const run = () => victimAgent(net, { orders: desk }).run(attack(GAMMA_SOURCE));
+      expect(shape(net, await run())).to.deep.equal([["gamma", "order", "acknowledged"]]);
+
+      // Gamma's agent moves: a new intake, published on chain; the old one is gone.
+      const second = await StandInIntake.start({
+        market: new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma),
+        provider: ethers.provider,
+        service: net.services.gamma,
+      });
+      try {
+        await second.publish();
+        await first.close();
+        expect(shape(net, await run())).to.deep.equal([["gamma", "order", "acknowledged"]]);
+        expect(second.received).to.have.length(1);
+      } finally {
+        await second.close();
+      }
+      expect(lines.filter((l) => l.startsWith("approved "))).to.have.length(1);
+    });
+
+    it("buys by order from one provider and by request from another, in one report", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      await gammaIntake(net);
+      startAgents(net, ["alpha"]);
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE, ALPHA_SOURCE));
+
+      expect(shape(net, summary).sort()).to.deep.equal([
+        ["alpha", "request", "acknowledged"],
+        ["gamma", "order", "acknowledged"],
+      ]);
+      expect(summary.requestTransactions).to.equal(1);
+      expect(summary.providers).to.have.members([net.services.alpha, net.services.gamma]);
+      expect(summary.cost).to.equal(summary.purchases.reduce((s, p) => s + p.price, 0n));
+      expect(summary.msToLastAck).to.equal(Math.max(...summary.purchases.map((p) => p.ackMs!)));
+      const [, cost] = describeSummary(summary);
+      expect(cost).to.match(
+        /^cost: [\d.]+ MIT for 2 mitigation\(s\); refunded: 0 MIT; 1 request transaction\(s\); 1 signed order\(s\), 1 settled$/,
+      );
+      expect(lines.some((l) => l.endsWith(" by signed order") && l.includes("AS64530"))).to.be.true;
+      expect(lines.some((l) => l.includes("AS64510") && !l.endsWith(" by signed order"))).to.be.true;
+    });
+
+    it("sends several orders to one intake as one batch", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      // Beta's agent takes orders at Gamma's intake too (one intake, two services): a batch each.
+      const intake = await gammaIntake(net);
+      const desk = new OrderDesk({ market: net.victim, provider: ethers.provider });
+      const planned = (service: string) => ({
+        service,
+        offeringId: 0,
+        target: TARGET,
+        sources: [],
+        duration: 3600,
+        maxPrice: 10n ** 19n,
+        ackDeadline: 0,
+        asns: [],
+        price: 10n ** 19n,
+        kind: "flow-filtering" as const,
+      });
+      const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+      const url = ordersUrl(intake.url)!;
+      const a = await desk.sign({ ...planned(net.services.gamma), sources: [{ network: 1n, length: 128 }] }, url, now);
+      const b = await desk.sign({ ...planned(net.services.beta), sources: [{ network: 2n, length: 128 }] }, url, now);
+      const answers = await desk.send([a, b]);
+      // Gamma's order is taken; Beta's names another service than the intake's: refused in the batch.
+      expect(answers[0]).to.deep.equal({ kind: "accepted" });
+      expect(answers[1]).to.deep.equal({
+        kind: "refused",
+        status: 403,
+        reason: `The order names service ${net.services.beta}, not this one.`,
+      });
+      expect(intake.received.map((o) => o.order.service)).to.deep.equal([net.services.gamma, net.services.beta]);
+    });
+  });
+
+  describe("when the order cannot go by order", function () {
+    it("buys by request when the intake refuses, logging its sentence", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      await gammaIntake(net, { refuse: () => [422, "Offering 0 does not sell 3600 s to this target."] });
+      startAgents(net, ["gamma"]);
+      const before = await balanceOf(net, "victim");
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      expect(
+        lines.some((l) =>
+          l.endsWith(
+            ": its agent refused it (HTTP 422: Offering 0 does not sell 3600 s to this target.); buying by request",
+          ),
+        ),
+      ).to.be.true;
+      expect(await balanceOf(net, "victim")).to.equal(before - summary.purchases[1].price);
+      expect(summary.cost).to.equal(summary.purchases[1].price);
+      expect(summary.refunded).to.equal(0n);
+    });
+
+    it("buys by request when the intake is down", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const gamma = new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma);
+      const url = `http://127.0.0.1:${await freePort()}`;
+      await (await gamma.service(net.services.gamma).setOrderEndpoint(url)).wait();
+      startAgents(net, ["gamma"]);
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      expect(lines.some((l) => l.endsWith(`: ${url}/orders is down (connection refused); buying by request`))).to.be
+        .true;
+      // Nothing to cancel: the order never left.
+      expect(lines.some((l) => l.includes("cancel"))).to.be.false;
+    });
+
+    it("cancels an order not settled in time on chain, buys by request, and a late settlement moves nothing", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net, { mode: "hold" });
+      startAgents(net, ["gamma"]);
+      const before = await balanceOf(net, "victim");
+      const summary = await victimAgent(net, { orderSettleMs: 300 }).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      const [order, direct] = summary.purchases;
+      expect((await net.victim.getRequest(net.services.gamma, order.requestId)).status).to.equal("cancelled");
+      expect(
+        lines.some((l) =>
+          /did not settle order 0x\w+ within 3 blocks or 300 ms: cancelled it on chain; buying its 1 source\(s\) by direct request$/.test(
+            l,
+          ),
+        ),
+      ).to.be.true;
+
+      // The provider settles it late: skipped (cancelled), nothing moves.
+      const receipt = (await intake.settleHeld())!;
+      const events = receipt.logs.map((l) => parseServiceLog(l)).filter((e) => e !== null);
+      expect(events.map((e) => [e.name, String(e.args.orderHash), Number(e.args.reason)])).to.deep.equal([
+        ["OrderSkipped", order.orderHash, ORDER_SKIP_REASONS.indexOf("it was cancelled")],
+      ]);
+      expect(intake.stateOf(order.orderHash!)).to.equal("skipped");
+      expect(await balanceOf(net, "victim")).to.equal(before - direct.price);
+    });
+
+    it("cancels before buying by request when the intake does not answer", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net, { mode: "mute" });
+      startAgents(net, ["gamma"]);
+      const desk = new OrderDesk({ market: net.victim, provider: ethers.provider, timeoutMs: 300 });
+      const summary = await victimAgent(net, { orders: desk }).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      expect(
+        lines.some((l) =>
+          l.endsWith("/orders did not answer within 300 ms; it is cancelled on chain before buying by request"),
+        ),
+      ).to.be.true;
+      // It had reached the intake: settling it now is too late.
+      expect(intake.received).to.have.length(1);
+      await intake.settleHeld();
+      expect(intake.stateOf(summary.purchases[0].orderHash!)).to.equal("skipped");
+      // Its intake is left alone for a while: the next purchase goes by request at once.
+      expect(desk.downFor(ordersUrl(intake.url)!)).to.be.greaterThan(0);
+    });
+  });
+
+  describe("when a settlement and a cancellation race", function () {
+    it("takes the settlement that won as the purchase and buys nothing twice", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net, { mode: "hold" });
+      const before = await balanceOf(net, "victim");
+      const victimAddress = await net.accounts.orgs.victim.getAddress();
+      const run = victimAgent(net, { orderSettleMs: 300 }).run(attack(GAMMA_SOURCE));
+      let failure: unknown;
+      try {
+        await until(() => lines.some((l) => l.startsWith("sent order")), 10_000, "the order to be sent");
+        await network.provider.send("evm_setAutomine", [false]);
+        // The agent gives up waiting and sends its cancellation; the provider's settlement, sent
+        // after it with a higher tip, is mined first in the same block. (Its gas is given: an
+        // estimate would count the cancellation in, and the cheap path of a skipped order.)
+        await until(
+          async () => (await pendingSenders()).includes(victimAddress.toLowerCase()),
+          10_000,
+          "the cancellation to be sent",
+        );
+        const settlement = intake.settleHeld({
+          maxPriorityFeePerGas: 10n ** 11n,
+          maxFeePerGas: 10n ** 12n,
+          gasLimit: 1_000_000n,
+        });
+        await until(async () => (await pendingSenders()).length === 2, 10_000, "the settlement to be sent");
+        await network.provider.send("evm_mine", []);
+        await settlement;
+      } catch (error) {
+        failure = error;
+      } finally {
+        await network.provider.send("evm_setAutomine", [true]);
+      }
+      // Followed to its end either way: no run outlives its test.
+      const summary = await run;
+      if (failure !== undefined) throw failure as Error;
+
+      expect(shape(net, summary)).to.deep.equal([["gamma", "order", "acknowledged"]]);
+      expect(summary.requestTransactions).to.equal(0);
+      expect(lines.some((l) => /^cancelling order 0x\w+ failed \(.*\): reading it again$/.test(l))).to.be.true;
+      expect(await balanceOf(net, "victim")).to.equal(before - summary.purchases[0].price);
+    });
+  });
+
+  describe("when a provider settles an order its agent refused", function () {
+    it("says the sources were bought twice", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net, { refuse: () => [503, "The agent is not synced."] });
+      const run = victimAgent(net).run(attack(GAMMA_SOURCE));
+      await until(() => lines.some((l) => l.startsWith("requested from")), 10_000, "the direct request");
+      const [refused] = intake.received;
+      const service = new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma).service(
+        net.services.gamma,
+      );
+      await (await service.settleOrders([toOrderStruct(refused.order)], [refused.signature])).wait();
+      startAgents(net, ["gamma"]);
+      const summary = await run;
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "acknowledged"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      expect(lines.some((l) => l.endsWith("although its agent had refused it: its sources were bought twice"))).to.be
+        .true;
+    });
+  });
+
+  describe("in the victim daemon", function () {
+    it("reviews orders with the spending policy and counts them as spent", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net);
+      // Gamma sells 600 s for 1 MIT, Alpha for 1.67 MIT: the policy allows 1.5 MIT per purchase.
+      const policy = parseSpendingPolicy({
+        budgetPerHour: "100",
+        budgetPerDay: "500",
+        maxPricePerPurchase: "1.5",
+        kinds: ["flow-filtering"],
+        duration: 600,
+      });
+      const store = new VictimStore(":memory:");
+      const daemon = new VictimDaemon({
+        registry: net.victimRegistry,
+        market: net.victim,
+        provider: ethers.provider,
+        store,
+        policy,
+        pollMs: 50,
+        followMs: 20,
+        onProgress: (line) => lines.push(line),
+      });
+      await daemon.start();
+      try {
+        const answer = await daemon.notify({
+          action: "ban",
+          target: TARGET,
+          direction: "incoming",
+          pps: 1000,
+          talkers: [GAMMA_SOURCE, ALPHA_SOURCE].map((s) => ({ source: `${s}/32`, packets: 1000, bytes: 1_000_000 })),
+        });
+        expect(answer.accepted).to.equal(true);
+        await until(() => !daemon.busy(), 20_000, "the purchase");
+        const [bought] = store.purchases();
+        expect(store.purchases()).to.have.length(1);
+        expect(bought).to.deep.include({ service: net.services.gamma, state: "acknowledged" });
+        expect(intake.received).to.have.length(1);
+        const hash = hashOrder(intake.received[0].order, 31337n);
+        expect(bought.requestId).to.equal(orderRequestId(await net.victim.runner.getAddress(), hash));
+        expect(store.spentSince(0)).to.equal(bought.price);
+        expect(lines.some((l) => l.includes("the spending policy refuses") && l.includes("(198.51.100.23/32"))).to.be
+          .true;
+      } finally {
+        await daemon.stop();
+        store.close();
+      }
+    });
+
+    it("records an order before it is sent and, after a restart, lets it lapse once expired", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const store = new VictimStore(":memory:");
+      const victim = await net.victim.runner.getAddress();
+      // A fresh block: after the fixture's revert the latest one may be long past.
+      await network.provider.send("evm_mine", []);
+      const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+      // What a crash right after sending leaves: a pending order nobody settled.
+      const requestId = orderRequestId(victim, "0x" + "ab".repeat(32));
+      store.attacked(TARGET, [GAMMA_SOURCE]);
+      store.addPurchase({
+        service: net.services.gamma,
+        requestId,
+        target: TARGET,
+        sources: [`${GAMMA_SOURCE}/32`],
+        offeringId: 0,
+        kind: "flow-filtering",
+        price: 10n ** 18n,
+        ackDeadline: now + 30,
+        state: "pending",
+        boughtAt: Date.now(),
+      });
+      store.ended(TARGET);
+      const daemon = new VictimDaemon({
+        registry: net.victimRegistry,
+        market: net.victim,
+        provider: ethers.provider,
+        store,
+        policy: parseSpendingPolicy({
+          budgetPerHour: "10",
+          budgetPerDay: "10",
+          maxPricePerPurchase: "5",
+          kinds: ["flow-filtering"],
+        }),
+        pollMs: 50,
+        onProgress: (line) => lines.push(line),
+      });
+      await daemon.start();
+      try {
+        await daemon.tick();
+        // Not settled, and not expired: it may still be settled, so it counts as spent.
+        expect(store.purchase(net.services.gamma, requestId)!.state).to.equal("pending");
+        expect(store.spentSince(0)).to.equal(10n ** 18n);
+        await time.increase(31);
+        await until(() => store.purchase(net.services.gamma, requestId)!.state === "lapsed", 10_000, "the lapse");
+        expect(store.spentSince(0)).to.equal(0n);
+        expect(lines.some((l) => l.endsWith(": the order lapsed unsettled"))).to.be.true;
+      } finally {
+        await daemon.stop();
+        store.close();
+      }
+    });
+  });
+});
