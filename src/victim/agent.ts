@@ -22,7 +22,7 @@ import {
   type RequestedEvent,
   type RequestInfo,
 } from "../clients/market";
-import { ORDER_SKIP_REASONS, type Order } from "../clients/orders";
+import { ORDER_SKIP_REASONS, OrderSkipReason, type Order } from "../clients/orders";
 import type { RegistryClient } from "../clients/registry";
 import { toOperatorError } from "../errors";
 import { formatRequestId, formatTokens } from "../format";
@@ -168,8 +168,19 @@ const ANSWER_TOPICS = (
 ).map((name) => SERVICE_INTERFACE.getEvent(name).topicHash);
 const BY_ORDER_HASH = new Set(["OrderSkipped", "OrderCancelled"]);
 
-/** Skips that no later settlement can undo: the order needs no cancellation. */
-const FINAL_SKIPS = new Set([0, 1, 2, 3, 4, 5, 10]);
+/**
+ * Skips that no later settlement can undo (the order itself is wrong, used or cancelled): the
+ * order needs no cancellation. The others (offering, holding, payment) may pass a later batch.
+ */
+const FINAL_SKIPS: ReadonlySet<number> = new Set([
+  OrderSkipReason.WrongService,
+  OrderSkipReason.Expired,
+  OrderSkipReason.RequesterIsProvider,
+  OrderSkipReason.BadSignature,
+  OrderSkipReason.AlreadySettled,
+  OrderSkipReason.Cancelled,
+  OrderSkipReason.InvalidPrefix,
+]);
 
 /** An order sent and followed: what deciding its fate needs. */
 interface OrderWatch {

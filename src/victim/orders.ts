@@ -5,10 +5,10 @@
  * (agent.ts) decides what goes by order and follows the settlements on chain.
  *
  * An answer is classified by what it says about the order's fate: `accepted` (the agent has it and
- * should settle it), `refused` (the agent answered and does not have it: a 4xx or 5xx with its
+ * should settle it), `refused` (the agent answered and does not have it: a 4xx or a 503 with its
  * sentence), `unreachable` (it never left this machine: connection refused, no such host), or
- * `unknown` (it may have reached the agent: a timeout, a dropped connection). Only the last two
- * mark the endpoint down for a while.
+ * `unknown` (it may have reached the agent: a timeout, a dropped connection, another 5xx). A 503
+ * and the last two mark the endpoint down for a while.
  */
 import { randomBytes } from "node:crypto";
 import { MaxUint256, getAddress, type Provider } from "ethers";
@@ -89,10 +89,16 @@ function failure(error: unknown, url: string, timeoutMs: number): OrderAnswer {
   };
 }
 
-/** The sentence of a refusal: the body's `error`, else the status. */
-function refusal(status: number, body: unknown): OrderAnswer {
+/**
+ * What a status other than 202 says: a refusal with its sentence (the body's `error`, else the
+ * status) for a 4xx and for 503 (not synced, overloaded: the intake's own answer, before taking
+ * anything); any other 5xx (an internal error, a proxy's 502 or 504) may come after the order was
+ * taken, so its fate is unknown.
+ */
+function refusal(status: number, body: unknown, url: string): OrderAnswer {
   const error = (body as { error?: unknown } | null)?.error;
   const reason = typeof error === "string" && error.length > 0 ? error : `it answered HTTP ${status}`;
+  if (status >= 500 && status !== 503) return { kind: "unknown", reason: `${url} failed (HTTP ${status}: ${reason})` };
   return { kind: "refused", status, reason };
 }
 
@@ -126,9 +132,9 @@ export async function postOrders(
     return orders.map(() => failure(error, url, timeoutMs));
   }
   const all = (answer: OrderAnswer) => orders.map(() => answer);
-  if (!batch) return all(response.status === 202 ? { kind: "accepted" } : refusal(response.status, json));
+  if (!batch) return all(response.status === 202 ? { kind: "accepted" } : refusal(response.status, json, url));
   const results = (json as { results?: unknown } | null)?.results;
-  if (response.status !== 200) return all(refusal(response.status, json));
+  if (response.status !== 200) return all(refusal(response.status, json, url));
   if (!Array.isArray(results) || results.length !== orders.length) {
     // It answered, but not in a form that says which orders it took: they may be settled.
     return all({ kind: "unknown", reason: `${url} answered the batch without one result per order` });
@@ -136,7 +142,7 @@ export async function postOrders(
   return results.map((r: unknown) => {
     const status = (r as { status?: unknown } | null)?.status;
     if (status === 202) return { kind: "accepted" };
-    if (typeof status === "number") return refusal(status, r);
+    if (typeof status === "number") return refusal(status, r, url);
     return { kind: "unknown", reason: `${url} gave no status for an order of the batch` };
   });
 }

@@ -22,7 +22,7 @@ import {
 } from "../../src/clients/orders";
 import { send } from "../../src/clients/tx";
 import { toOperatorError } from "../../src/errors";
-import { closeServer, listen } from "../../src/net";
+import { closeServer, listen, readBody, sendJson } from "../../src/net";
 import { familyOf, formatPrefix } from "../../src/prefix";
 
 /**
@@ -43,6 +43,9 @@ export interface StandInIntakeOptions {
   backend?: MitigationBackend;
   onProgress?: (line: string) => void;
 }
+
+/** Enough for a batch of 1000 orders. */
+const MAX_BODY = 8 << 20;
 
 type Result = { status: number; orderHash?: string; requestId?: string; error?: string };
 
@@ -119,7 +122,7 @@ export class StandInIntake {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? "").replace(/\/$/, "");
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_BODY, () => new Error(`The body is over ${MAX_BODY} bytes.`));
     if (request.method === "GET" && path.startsWith("/orders/")) {
       const held = this.orders.get(path.slice("/orders/".length).toLowerCase());
       if (!held) return reply(response, 404, { error: "No such order here." });
@@ -236,17 +239,6 @@ export class StandInIntake {
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
-  if (response.headersSent || response.destroyed) return;
-  const text = JSON.stringify(body);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
+  // A muted answer's connection may be gone, or the handler's error come after its answer.
+  if (!response.headersSent && !response.destroyed) sendJson(response, status, body);
 }

@@ -7,18 +7,27 @@
  * cancellation); one provider by order and one by request in one report; a provider settling an
  * order its agent refused is found out; the daemon's spending policy and store count orders.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 
 import { MarketClient, parseServiceLog } from "../../src/clients/market";
-import { ORDER_SKIP_REASONS, hashOrder, orderRequestId, toOrderStruct } from "../../src/clients/orders";
+import {
+  ORDER_SKIP_REASONS,
+  hashOrder,
+  isOrderRequestId,
+  orderRequestId,
+  toOrderStruct,
+} from "../../src/clients/orders";
 import { freePort } from "../../src/net";
 import { VictimAgent, describeSummary, type VictimAgentOptions, type VictimSummary } from "../../src/victim/agent";
 import { VictimDaemon } from "../../src/victim/daemon";
 import { OrderDesk, ordersUrl } from "../../src/victim/orders";
-import { parseSpendingPolicy } from "../../src/victim/policy";
+import { parseSpendingPolicy, type SpendingPolicy } from "../../src/victim/policy";
 import { VictimStore } from "../../src/victim/store";
 import type { ProviderAgent } from "../../src/provider/agent";
 import { StandInIntake, type StandInIntakeOptions } from "../helpers/orderIntake";
@@ -310,6 +319,29 @@ describe("VictimAgent with signed orders", function () {
       // Its intake is left alone for a while: the next purchase goes by request at once.
       expect(desk.downFor(ordersUrl(intake.url)!)).to.be.greaterThan(0);
     });
+
+    it("cancels before buying by request when the intake fails with a 500 (it may have taken the order)", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      await gammaIntake(net, { refuse: () => [500, "The store is locked."] });
+      startAgents(net, ["gamma"]);
+      const before = await balanceOf(net, "victim");
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      const [order, direct] = summary.purchases;
+      expect((await net.victim.getRequest(net.services.gamma, order.requestId)).status).to.equal("cancelled");
+      expect(
+        lines.some((l) =>
+          l.endsWith(
+            "/orders failed (HTTP 500: The store is locked.); it is cancelled on chain before buying by request",
+          ),
+        ),
+      ).to.be.true;
+      expect(await balanceOf(net, "victim")).to.equal(before - direct.price);
+    });
   });
 
   describe("when a settlement and a cancellation race", function () {
@@ -379,18 +411,19 @@ describe("VictimAgent with signed orders", function () {
   });
 
   describe("in the victim daemon", function () {
-    it("reviews orders with the spending policy and counts them as spent", async function () {
-      const net = await loadFixture(deploySmallInternet);
-      const intake = await gammaIntake(net);
-      // Gamma sells 600 s for 1 MIT, Alpha for 1.67 MIT: the policy allows 1.5 MIT per purchase.
-      const policy = parseSpendingPolicy({
-        budgetPerHour: "100",
-        budgetPerDay: "500",
-        maxPricePerPurchase: "1.5",
-        kinds: ["flow-filtering"],
-        duration: 600,
-      });
-      const store = new VictimStore(":memory:");
+    let dir: string | undefined;
+    after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+    /** Gamma sells 600 s for 1 MIT, Alpha for 1.67 MIT: this allows 1.5 MIT per purchase. */
+    const GAMMA_ONLY = {
+      budgetPerHour: "100",
+      budgetPerDay: "500",
+      maxPricePerPurchase: "1.5",
+      kinds: ["flow-filtering"],
+      duration: 600,
+    };
+
+    async function victimDaemon(net: SmallInternet, store: VictimStore, policy: SpendingPolicy): Promise<VictimDaemon> {
       const daemon = new VictimDaemon({
         registry: net.victimRegistry,
         market: net.victim,
@@ -402,14 +435,25 @@ describe("VictimAgent with signed orders", function () {
         onProgress: (line) => lines.push(line),
       });
       await daemon.start();
+      return daemon;
+    }
+
+    const ban = (...sources: string[]) => ({
+      action: "ban" as const,
+      target: TARGET,
+      direction: "incoming" as const,
+      pps: 1000,
+      talkers: sources.map((s) => ({ source: `${s}/32`, packets: 1000, bytes: 1_000_000 })),
+    });
+
+    it("reviews orders with the spending policy and counts them as spent", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net);
+      const policy = parseSpendingPolicy(GAMMA_ONLY);
+      const store = new VictimStore(":memory:");
+      const daemon = await victimDaemon(net, store, policy);
       try {
-        const answer = await daemon.notify({
-          action: "ban",
-          target: TARGET,
-          direction: "incoming",
-          pps: 1000,
-          talkers: [GAMMA_SOURCE, ALPHA_SOURCE].map((s) => ({ source: `${s}/32`, packets: 1000, bytes: 1_000_000 })),
-        });
+        const answer = await daemon.notify(ban(GAMMA_SOURCE, ALPHA_SOURCE));
         expect(answer.accepted).to.equal(true);
         await until(() => !daemon.busy(), 20_000, "the purchase");
         const [bought] = store.purchases();
@@ -450,21 +494,16 @@ describe("VictimAgent with signed orders", function () {
         boughtAt: Date.now(),
       });
       store.ended(TARGET);
-      const daemon = new VictimDaemon({
-        registry: net.victimRegistry,
-        market: net.victim,
-        provider: ethers.provider,
+      const daemon = await victimDaemon(
+        net,
         store,
-        policy: parseSpendingPolicy({
+        parseSpendingPolicy({
           budgetPerHour: "10",
           budgetPerDay: "10",
           maxPricePerPurchase: "5",
           kinds: ["flow-filtering"],
         }),
-        pollMs: 50,
-        onProgress: (line) => lines.push(line),
-      });
-      await daemon.start();
+      );
       try {
         await daemon.tick();
         // Not settled, and not expired: it may still be settled, so it counts as spent.
@@ -476,6 +515,55 @@ describe("VictimAgent with signed orders", function () {
         expect(lines.some((l) => l.endsWith(": the order lapsed unsettled"))).to.be.true;
       } finally {
         await daemon.stop();
+        store.close();
+      }
+    });
+
+    it("after a crash with an order outstanding, finds it settled and withdraws it at the unban", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const intake = await gammaIntake(net, { mode: "hold" });
+      dir = mkdtempSync(path.join(tmpdir(), "victim-orders-"));
+      const db = path.join(dir, "victim.db");
+      const policy = parseSpendingPolicy(GAMMA_ONLY);
+      const before = await balanceOf(net, "victim");
+
+      let store = new VictimStore(db);
+      const first = await victimDaemon(net, store, policy);
+      try {
+        expect((await first.notify(ban(GAMMA_SOURCE))).accepted).to.equal(true);
+        await until(() => intake.received.length === 1, 10_000, "the order to reach the intake");
+        // Recorded before it left: pending, counted as spent.
+        const [recorded] = store.purchases();
+        expect(recorded).to.deep.include({ service: net.services.gamma, state: "pending" });
+        expect(store.spentSince(0)).to.equal(recorded.price);
+      } finally {
+        // The daemon goes away with the order outstanding (its agent stops following it).
+        await first.stop();
+        store.close();
+      }
+      // While it is down, the provider settles the order.
+      await intake.settleHeld();
+
+      store = new VictimStore(db);
+      const second = await victimDaemon(net, store, policy);
+      try {
+        const [p] = store.purchases();
+        await until(() => store.purchase(p.service, p.requestId)!.state === "acknowledged", 10_000, "the settlement");
+        expect(isOrderRequestId(p.requestId)).to.be.true;
+        // Nothing was bought again: the order covers the source.
+        expect(store.purchases()).to.have.length(1);
+        const info = await net.victim.getRequest(net.services.gamma, p.requestId);
+        expect(store.purchase(p.service, p.requestId)!.endsAt).to.equal(info.endsAt);
+
+        // The attack ends: the order-started mitigation is withdrawn like an acknowledged request.
+        expect((await second.notify({ ...ban(), action: "unban" })).message).to.equal(
+          `The attack on ${TARGET} is over: its 1 mitigation will be ended early.`,
+        );
+        await until(() => store.purchase(p.service, p.requestId)!.state === "withdrawn", 10_000, "the withdrawal");
+        expect((await net.victim.getRequest(net.services.gamma, p.requestId)).status).to.equal("withdrawn");
+        expect(await balanceOf(net, "victim")).to.equal(before - info.price);
+      } finally {
+        await second.stop();
         store.close();
       }
     });
