@@ -16,20 +16,14 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 
 import { MarketClient, parseServiceLog } from "../../src/clients/market";
-import {
-  ORDER_SKIP_REASONS,
-  hashOrder,
-  isOrderRequestId,
-  orderRequestId,
-  toOrderStruct,
-} from "../../src/clients/orders";
+import { OrderSkipReason, hashOrder, isOrderRequestId, orderRequestId, toOrderStruct } from "../../src/clients/orders";
 import { freePort } from "../../src/net";
 import { VictimAgent, describeSummary, type VictimAgentOptions, type VictimSummary } from "../../src/victim/agent";
-import { VictimDaemon } from "../../src/victim/daemon";
-import { OrderDesk, ordersUrl } from "../../src/victim/orders";
+import { OrderDesk, ordersUrl, readOrderRequest } from "../../src/victim/orders";
 import { parseSpendingPolicy, type SpendingPolicy } from "../../src/victim/policy";
 import { VictimStore } from "../../src/victim/store";
 import type { ProviderAgent } from "../../src/provider/agent";
+import { startVictimDaemon } from "../helpers/victimDaemon";
 import { StandInIntake, type StandInIntakeOptions } from "../helpers/orderIntake";
 import { deploySmallInternet, providerAgent, until, type SmallInternet } from "../agents/helpers";
 
@@ -224,17 +218,35 @@ describe("VictimAgent with signed orders", function () {
   });
 
   describe("when the order cannot go by order", function () {
-    it("buys by request when the intake refuses, logging its sentence", async function () {
-      const net = await loadFixture(deploySmallInternet);
-      await gammaIntake(net, { refuse: () => [422, "Offering 0 does not sell 3600 s to this target."] });
+    /**
+     * Runs the victim agent with Gamma's provider agent taking direct requests: the order lapses,
+     * the direct request is the one purchase, and only it is paid for. `cancelled`: whether the
+     * order had to be cancelled on chain first (the chain says so, and only then).
+     */
+    async function boughtByRequest(net: SmallInternet, cancelled: boolean, options: Partial<VictimAgentOptions> = {}) {
       startAgents(net, ["gamma"]);
       const before = await balanceOf(net, "victim");
-      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+      const summary = await victimAgent(net, options).run(attack(GAMMA_SOURCE));
 
       expect(shape(net, summary)).to.deep.equal([
         ["gamma", "order", "lapsed"],
         ["gamma", "request", "acknowledged"],
       ]);
+      const [order, direct] = summary.purchases;
+      const status = (await readOrderRequest(net.victim, net.services.gamma, order.requestId)).status;
+      expect(status).to.equal(cancelled ? "cancelled" : "none");
+      expect(lines.some((l) => l.includes("cancel"))).to.equal(cancelled);
+      expect(await balanceOf(net, "victim")).to.equal(before - direct.price);
+      expect(summary.cost).to.equal(direct.price);
+      expect(summary.refunded).to.equal(0n);
+      return { order, direct };
+    }
+
+    it("buys by request when the intake refuses, logging its sentence", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      await gammaIntake(net, { refuse: () => [422, "Offering 0 does not sell 3600 s to this target."] });
+      await boughtByRequest(net, false);
+
       expect(
         lines.some((l) =>
           l.endsWith(
@@ -242,42 +254,24 @@ describe("VictimAgent with signed orders", function () {
           ),
         ),
       ).to.be.true;
-      expect(await balanceOf(net, "victim")).to.equal(before - summary.purchases[1].price);
-      expect(summary.cost).to.equal(summary.purchases[1].price);
-      expect(summary.refunded).to.equal(0n);
     });
 
-    it("buys by request when the intake is down", async function () {
+    it("buys by request when the intake is down, with nothing to cancel", async function () {
       const net = await loadFixture(deploySmallInternet);
       const gamma = new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma);
       const url = `http://127.0.0.1:${await freePort()}`;
       await (await gamma.service(net.services.gamma).setOrderEndpoint(url)).wait();
-      startAgents(net, ["gamma"]);
-      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+      await boughtByRequest(net, false);
 
-      expect(shape(net, summary)).to.deep.equal([
-        ["gamma", "order", "lapsed"],
-        ["gamma", "request", "acknowledged"],
-      ]);
       expect(lines.some((l) => l.endsWith(`: ${url}/orders is down (connection refused); buying by request`))).to.be
         .true;
-      // Nothing to cancel: the order never left.
-      expect(lines.some((l) => l.includes("cancel"))).to.be.false;
     });
 
     it("cancels an order not settled in time on chain, buys by request, and a late settlement moves nothing", async function () {
       const net = await loadFixture(deploySmallInternet);
       const intake = await gammaIntake(net, { mode: "hold" });
-      startAgents(net, ["gamma"]);
-      const before = await balanceOf(net, "victim");
-      const summary = await victimAgent(net, { orderSettleMs: 300 }).run(attack(GAMMA_SOURCE));
+      const { order } = await boughtByRequest(net, true, { orderSettleMs: 300 });
 
-      expect(shape(net, summary)).to.deep.equal([
-        ["gamma", "order", "lapsed"],
-        ["gamma", "request", "acknowledged"],
-      ]);
-      const [order, direct] = summary.purchases;
-      expect((await net.victim.getRequest(net.services.gamma, order.requestId)).status).to.equal("cancelled");
       expect(
         lines.some((l) =>
           /did not settle order 0x\w+ within 3 blocks or 300 ms: cancelled it on chain; buying its 1 source\(s\) by direct request$/.test(
@@ -285,28 +279,23 @@ describe("VictimAgent with signed orders", function () {
           ),
         ),
       ).to.be.true;
-
       // The provider settles it late: skipped (cancelled), nothing moves.
+      const before = await balanceOf(net, "victim");
       const receipt = (await intake.settleHeld())!;
       const events = receipt.logs.map((l) => parseServiceLog(l)).filter((e) => e !== null);
       expect(events.map((e) => [e.name, String(e.args.orderHash), Number(e.args.reason)])).to.deep.equal([
-        ["OrderSkipped", order.orderHash, ORDER_SKIP_REASONS.indexOf("it was cancelled")],
+        ["OrderSkipped", order.orderHash, OrderSkipReason.Cancelled],
       ]);
       expect(intake.stateOf(order.orderHash!)).to.equal("skipped");
-      expect(await balanceOf(net, "victim")).to.equal(before - direct.price);
+      expect(await balanceOf(net, "victim")).to.equal(before);
     });
 
     it("cancels before buying by request when the intake does not answer", async function () {
       const net = await loadFixture(deploySmallInternet);
       const intake = await gammaIntake(net, { mode: "mute" });
-      startAgents(net, ["gamma"]);
       const desk = new OrderDesk({ market: net.victim, provider: ethers.provider, timeoutMs: 300 });
-      const summary = await victimAgent(net, { orders: desk }).run(attack(GAMMA_SOURCE));
+      const { order } = await boughtByRequest(net, true, { orders: desk });
 
-      expect(shape(net, summary)).to.deep.equal([
-        ["gamma", "order", "lapsed"],
-        ["gamma", "request", "acknowledged"],
-      ]);
       expect(
         lines.some((l) =>
           l.endsWith("/orders did not answer within 300 ms; it is cancelled on chain before buying by request"),
@@ -315,7 +304,7 @@ describe("VictimAgent with signed orders", function () {
       // It had reached the intake: settling it now is too late.
       expect(intake.received).to.have.length(1);
       await intake.settleHeld();
-      expect(intake.stateOf(summary.purchases[0].orderHash!)).to.equal("skipped");
+      expect(intake.stateOf(order.orderHash!)).to.equal("skipped");
       // Its intake is left alone for a while: the next purchase goes by request at once.
       expect(desk.downFor(ordersUrl(intake.url)!)).to.be.greaterThan(0);
     });
@@ -323,16 +312,8 @@ describe("VictimAgent with signed orders", function () {
     it("cancels before buying by request when the intake fails with a 500 (it may have taken the order)", async function () {
       const net = await loadFixture(deploySmallInternet);
       await gammaIntake(net, { refuse: () => [500, "The store is locked."] });
-      startAgents(net, ["gamma"]);
-      const before = await balanceOf(net, "victim");
-      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+      await boughtByRequest(net, true);
 
-      expect(shape(net, summary)).to.deep.equal([
-        ["gamma", "order", "lapsed"],
-        ["gamma", "request", "acknowledged"],
-      ]);
-      const [order, direct] = summary.purchases;
-      expect((await net.victim.getRequest(net.services.gamma, order.requestId)).status).to.equal("cancelled");
       expect(
         lines.some((l) =>
           l.endsWith(
@@ -340,7 +321,6 @@ describe("VictimAgent with signed orders", function () {
           ),
         ),
       ).to.be.true;
-      expect(await balanceOf(net, "victim")).to.equal(before - direct.price);
     });
   });
 
@@ -423,20 +403,8 @@ describe("VictimAgent with signed orders", function () {
       duration: 600,
     };
 
-    async function victimDaemon(net: SmallInternet, store: VictimStore, policy: SpendingPolicy): Promise<VictimDaemon> {
-      const daemon = new VictimDaemon({
-        registry: net.victimRegistry,
-        market: net.victim,
-        provider: ethers.provider,
-        store,
-        policy,
-        pollMs: 50,
-        followMs: 20,
-        onProgress: (line) => lines.push(line),
-      });
-      await daemon.start();
-      return daemon;
-    }
+    const victimDaemon = (net: SmallInternet, store: VictimStore, policy: SpendingPolicy) =>
+      startVictimDaemon(net, store, policy, lines);
 
     const ban = (...sources: string[]) => ({
       action: "ban" as const,
