@@ -18,6 +18,10 @@ import { MaxUint256 } from "ethers";
 import { MarketClient, parseServiceLog } from "../../src/clients/market";
 import { OrderSkipReason, hashOrder, isOrderRequestId, orderRequestId, toOrderStruct } from "../../src/clients/orders";
 import { freePort } from "../../src/net";
+import { MarketBridge } from "../../src/dots/bridge";
+import type { MarketOrder, PurchaseView } from "../../src/dots/mitigations";
+import type { StoredPurchase } from "../../src/dots/store";
+import { parsePrefix } from "../../src/prefix";
 import { VictimAgent, describeSummary, type VictimAgentOptions, type VictimSummary } from "../../src/victim/agent";
 import { OrderDesk, ordersUrl, readOrderRequest } from "../../src/victim/orders";
 import { parseSpendingPolicy, type SpendingPolicy } from "../../src/victim/policy";
@@ -534,6 +538,98 @@ describe("VictimAgent with signed orders", function () {
         await second.stop();
         store.close();
       }
+    });
+  });
+
+  describe("in the DOTS bridge", function () {
+    let bridges: MarketBridge[] = [];
+    afterEach(async () => {
+      await Promise.all(bridges.map((b) => b.stop()));
+      bridges = [];
+    });
+
+    async function startBridge(net: SmallInternet): Promise<MarketBridge> {
+      const bridge = new MarketBridge({
+        registry: net.victimRegistry,
+        markets: new Map([[await net.victim.runner.getAddress(), net.victim]]),
+        provider: ethers.provider,
+        neighbours: [],
+        ackWindow: 300,
+        pollMs: 20,
+        onProgress: (line) => lines.push(line),
+      });
+      bridges.push(bridge);
+      bridge.start();
+      return bridge;
+    }
+
+    const dotsOrder = async (net: SmallInternet): Promise<MarketOrder> => ({
+      account: await net.victim.runner.getAddress(),
+      targets: [parsePrefix(TARGET)],
+      sources: [GAMMA_SOURCE],
+      lifetime: 3600,
+      label: "client mid 1",
+    });
+
+    /** What the gateway's store keeps of a purchase. */
+    const stored = (p: PurchaseView): StoredPurchase => ({
+      service: p.service,
+      requestId: p.requestId,
+      blockNumber: p.blockNumber ?? 0,
+      expiry: p.expiry,
+    });
+
+    it("buys by order, follows the settlement and withdraws it", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      await gammaIntake(net);
+      const bridge = await startBridge(net);
+      const bought = await bridge.buy(await dotsOrder(net));
+
+      await until(() => bought.purchases[0]?.state === "acknowledged", 10_000, "the settlement");
+      const [p] = bought.purchases;
+      expect(bought.purchases).to.have.length(1);
+      expect(isOrderRequestId(p.requestId)).to.be.true;
+      await bought.withdraw();
+      await until(() => p.state === "withdrawn", 10_000, "the withdrawal");
+      expect((await net.victim.getRequest(net.services.gamma, p.requestId)).status).to.equal("withdrawn");
+    });
+
+    /** A bridge that sent an order to Gamma's holding intake and went away: what its store kept. */
+    async function orderLeftOutstanding(
+      net: SmallInternet,
+    ): Promise<{ intake: StandInIntake; kept: StoredPurchase[] }> {
+      const intake = await gammaIntake(net, { mode: "hold" });
+      const first = await startBridge(net);
+      const buying = first.buy(await dotsOrder(net));
+      await until(() => intake.received.length === 1, 10_000, "the order to reach the intake");
+      await first.stop();
+      const kept = (await buying).purchases.map(stored);
+      expect(kept).to.have.length(1);
+      expect(kept[0].expiry).to.be.a("number");
+      return { intake, kept };
+    }
+
+    it("after a restart, follows an order settled meanwhile and withdraws it", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const { intake, kept } = await orderLeftOutstanding(net);
+      await intake.settleHeld();
+
+      const resumed = (await startBridge(net)).resume(await dotsOrder(net), kept, true);
+      // Resumed as withdrawn by the client: withdrawn once the settlement is seen.
+      await until(() => resumed.purchases[0]?.state === "withdrawn", 10_000, "the withdrawal");
+      expect((await net.victim.getRequest(net.services.gamma, kept[0].requestId)).status).to.equal("withdrawn");
+    });
+
+    it("after a restart, drops an order that expired unsettled", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const { kept } = await orderLeftOutstanding(net);
+
+      const resumed = (await startBridge(net)).resume(await dotsOrder(net), kept, false);
+      await network.provider.send("evm_mine", []);
+      expect(resumed.purchases).to.have.length(1);
+      await time.increase(31);
+      await until(() => resumed.purchases.length === 0, 10_000, "the lapse");
+      expect(lines.some((l) => l.endsWith(" lapsed unsettled"))).to.be.true;
     });
   });
 });
