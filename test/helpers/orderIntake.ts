@@ -1,10 +1,10 @@
 /**
- * A stand-in for the provider agent's order intake (issue 13, item 2, being built in
- * src/provider/): the HTTP API of the brief — `POST /orders` with one signed order or a batch,
- * `GET /orders/<hash>` — with the checks a victim's order most often fails at intake (form,
+ * A misbehaving stand-in for the provider agent's order intake (the real one is
+ * src/provider/orderServer.ts): the HTTP API of the brief — `POST /orders` with one signed order or
+ * a batch, `GET /orders/<hash>` — with the checks a victim's order most often fails at intake (form,
  * service, signature, expiry, repetition), settling what it accepts through the contract itself,
- * as the provider. The victim side's tests make it refuse, hold, stay mute or settle late; the
- * demo uses it until the provider agent takes orders itself.
+ * as the provider. The victim side's tests make it do what the real intake cannot simply be made
+ * to: refuse with a chosen status, hold orders, stay mute, settle late or race a cancellation.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ContractTransactionReceipt, Overrides, Provider } from "ethers";

@@ -1,11 +1,14 @@
 /**
- * The victim agent buying by signed order, on the in-process network, against a stand-in of the
- * provider agent's order intake (test/helpers/orderIntake.ts) that settles through the contract as
- * the provider: the order path preferred where an endpoint is published; the fallback to the
- * direct request on a refusal, on an intake that is down or mute, and on an order not settled in
- * time (cancelled on chain first: nothing is bought twice, even when the settlement races the
- * cancellation); one provider by order and one by request in one report; a provider settling an
- * order its agent refused is found out; the daemon's spending policy and store count orders.
+ * The victim agent buying by signed order, on the in-process network: end to end from the provider
+ * agent's own HTTP intake (settled, its rule installed, withdrawn; a 503 before it has read the
+ * chain bought by request), and against a stand-in intake (test/helpers/orderIntake.ts) for what a
+ * misbehaving provider does: the order path preferred where an endpoint is published; the fallback
+ * to the direct request on a refusal, on an intake that is down, mute or failing, and on an order
+ * not settled in time (cancelled on chain first: nothing is bought twice, even when the settlement
+ * races the cancellation); one provider by order and one by request in one report; a provider
+ * settling an order its agent refused is found out; the daemon's spending policy and store count
+ * orders, and an order outstanding across a restart is followed and withdrawn at the unban; the
+ * DOTS bridge likewise.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +31,8 @@ import { parseSpendingPolicy, type SpendingPolicy } from "../../src/victim/polic
 import { VictimStore } from "../../src/victim/store";
 import type { ProviderAgent } from "../../src/provider/agent";
 import { startVictimDaemon } from "../helpers/victimDaemon";
+import { LogBackend } from "../../src/backends/log";
+import { startOrderServer, type OrderServer } from "../../src/provider/orderServer";
 import { StandInIntake, type StandInIntakeOptions } from "../helpers/orderIntake";
 import { deploySmallInternet, providerAgent, until, type SmallInternet } from "../agents/helpers";
 
@@ -218,6 +223,81 @@ describe("VictimAgent with signed orders", function () {
         reason: `The order names service ${net.services.beta}, not this one.`,
       });
       expect(intake.received.map((o) => o.order.service)).to.deep.equal([net.services.gamma, net.services.beta]);
+    });
+  });
+
+  describe("with the provider agent's own intake (end to end)", function () {
+    let servers: OrderServer[] = [];
+    afterEach(async () => {
+      await Promise.all(servers.map((s) => s.close()));
+      servers = [];
+    });
+
+    /** Gamma's provider agent taking orders on its HTTP intake, published on chain; synced when `sync`. */
+    async function gammaAgent(
+      net: SmallInternet,
+      sync: boolean,
+    ): Promise<{ agent: ProviderAgent; backend: LogBackend }> {
+      const backend = new LogBackend();
+      const agent = providerAgent(net, "gamma", {
+        backend,
+        orders: {
+          chainId: (await ethers.provider.getNetwork()).chainId,
+          registry: await net.system.registry.getAddress(),
+          token: await net.system.token.getAddress(),
+          directory: await net.system.directory.getAddress(),
+          settleEveryMs: 50,
+        },
+      });
+      agents.push(agent);
+      const server = await startOrderServer(agent.orders!, "127.0.0.1", 0);
+      servers.push(server);
+      const gamma = new MarketClient(net.system.directory, net.system.token, net.accounts.orgs.gamma);
+      await (await gamma.service(net.services.gamma).setOrderEndpoint(server.url)).wait();
+      if (sync) {
+        // Its first pass reads the chain: from then on it takes orders.
+        await agent.orders!.pass();
+        agent.start();
+      }
+      return { agent, backend };
+    }
+
+    it("buys by order: accepted by Gamma's agent, settled on chain, its rule installed, withdrawn", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const { agent, backend } = await gammaAgent(net, true);
+      const before = await balanceOf(net, "victim");
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([["gamma", "order", "acknowledged"]]);
+      expect(summary.requestTransactions).to.equal(0);
+      const [bought] = summary.purchases;
+      expect(agent.store.order(bought.orderHash!)?.state).to.equal("settled");
+      expect(await balanceOf(net, "victim")).to.equal(before - bought.price);
+      // The provider agent starts the mitigation it settled: a discard rule for the source.
+      await until(
+        async () => (await backend.list()).some((r) => r.source === `${GAMMA_SOURCE}/32` && r.destination === TARGET),
+        10_000,
+        "the rule",
+      );
+      // The victim withdraws it as any acknowledged request; the agent removes its rule.
+      await net.victim.withdraw(bought.service, bought.requestId);
+      await until(async () => (await backend.list()).length === 0, 10_000, "the rule's removal");
+    });
+
+    it("buys by request when Gamma's agent answers 503 (it has not read the chain yet)", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      // Gamma's agent takes orders but has not read the chain; another takes its direct requests.
+      await gammaAgent(net, false);
+      startAgents(net, ["gamma"]);
+      const before = await balanceOf(net, "victim");
+      const summary = await victimAgent(net).run(attack(GAMMA_SOURCE));
+
+      expect(shape(net, summary)).to.deep.equal([
+        ["gamma", "order", "lapsed"],
+        ["gamma", "request", "acknowledged"],
+      ]);
+      expect(lines.some((l) => /: its agent refused it \(HTTP 503: .+\); buying by request$/.test(l))).to.be.true;
+      expect(await balanceOf(net, "victim")).to.equal(before - summary.purchases[1].price);
     });
   });
 
