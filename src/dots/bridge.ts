@@ -13,6 +13,7 @@ import { toOperatorError } from "../errors";
 import { formatRequestId } from "../format";
 import { contains, formatPrefix, type Prefix } from "../prefix";
 import { VictimAgent, type Purchase } from "../victim/agent";
+import { readOrderRequest } from "../victim/orders";
 import { RESPONSE } from "./coap";
 import { DotsError, type MarketOrder, type MarketPort, type MarketPurchase, type PurchaseView } from "./mitigations";
 import type { StoredPurchase } from "./store";
@@ -38,6 +39,7 @@ export interface BridgeOptions {
 
 const FOLLOWED_EVENTS = [
   "MitigationAcknowledged",
+  "OrderSettled",
   "MitigationRejected",
   "MitigationReclaimed",
   "MitigationWithdrawn",
@@ -158,8 +160,19 @@ export class MarketBridge implements MarketPort {
       signal: bought.abort.signal,
       kinds: bought.order.flowFilteringOnly ? ["flow-filtering"] : undefined,
       onProgress: (line) => this.progress(`${bought.order.label} ${text}: ${line}`),
+      // Every purchase is tracked (and so stored) from the start; a signed order sent before a
+      // crash may be settled after it. A request counts as placed once it is on chain, an order
+      // once it is settled; one that lapses is dropped, and the request bought instead tracked.
       onRequested: (purchases) => {
-        for (const p of purchases) this.track(bought, p);
+        for (const p of purchases) this.track(bought, { ...p, expiry: p.via === "order" ? p.ackDeadline : undefined });
+        if (purchases.some((p) => p.via === "request")) placed();
+      },
+      onAnswered: (p) => {
+        if (p.via !== "order") return;
+        if (p.state === "lapsed") this.untrack(p);
+        if (p.state !== "acknowledged") return;
+        // Settled after it lapsed (a provider settling what its agent refused): followed again.
+        if (!this.purchases.has(key(p.service, p.requestId))) this.track(bought, p);
         placed();
       },
     });
@@ -192,7 +205,10 @@ export class MarketBridge implements MarketPort {
     return bought;
   }
 
-  private track(bought: BoughtMitigation, p: Pick<Purchase, "service" | "requestId" | "blockNumber">): void {
+  private track(
+    bought: BoughtMitigation,
+    p: Pick<Purchase, "service" | "requestId" | "blockNumber"> & { expiry?: number },
+  ): void {
     const live: LivePurchase = {
       service: p.service,
       requestId: p.requestId,
@@ -200,6 +216,7 @@ export class MarketBridge implements MarketPort {
       bytesDropped: 0n,
       packetsDropped: 0n,
       blockNumber: p.blockNumber,
+      expiry: p.expiry,
       account: bought.order.account,
       owner: bought,
     };
@@ -213,6 +230,35 @@ export class MarketBridge implements MarketPort {
       this.progress(`${formatRequestId(p.requestId)} placed while withdrawing: withdrawn once acknowledged`);
     this.wake?.();
     bought.changed();
+  }
+
+  /** Forgets a signed order that lapsed unsettled: it bought nothing. */
+  private untrack(p: Pick<Purchase, "service" | "requestId">): void {
+    const k = key(p.service, p.requestId);
+    const live = this.purchases.get(k);
+    if (!live) return;
+    this.purchases.delete(k);
+    const list = live.owner.purchases;
+    list.splice(list.indexOf(live), 1);
+    live.owner.changed();
+  }
+
+  /**
+   * Signed orders still unsettled past their expiry that no victim agent follows (resumed after a
+   * restart): once the chain says they were not settled, they lapsed.
+   */
+  private async dropLapsedOrders(head: number): Promise<void> {
+    const unsettled = [...this.purchases.values()].filter((p) => p.state === "pending" && p.expiry !== undefined);
+    if (unsettled.length === 0) return;
+    const block = await this.options.provider.getBlock(head);
+    if (block === null) return;
+    for (const p of unsettled.filter((u) => block.timestamp > u.expiry!)) {
+      const info = await readOrderRequest(this.options.markets.get(p.account)!, p.service, p.requestId);
+      if (info.status === "none" || info.status === "cancelled") {
+        this.progress(`order ${formatRequestId(p.requestId)} at ${p.service} lapsed unsettled`);
+        this.untrack(p);
+      }
+    }
   }
 
   /** Withdraws one purchase on chain; a mitigation that already ended needs nothing. */
@@ -287,6 +333,7 @@ export class MarketBridge implements MarketPort {
     for (const p of this.purchases.values()) {
       if (p.owner.withdrawing && p.state === "acknowledged" && !p.withdrawSent) void this.withdraw(p);
     }
+    await this.dropLapsedOrders(head);
   }
 
   private apply(log: Log): void {
@@ -299,6 +346,7 @@ export class MarketBridge implements MarketPort {
     if (!p) return;
     switch (parsed.name) {
       case "MitigationAcknowledged":
+      case "OrderSettled":
         p.state = "acknowledged";
         p.startedAt = Number(parsed.args.startedAt);
         break;

@@ -38,8 +38,10 @@ export interface PurchaseView {
   bytesDropped: bigint;
   packetsDropped: bigint;
   startedAt?: number;
-  /** The block of its request transaction. */
+  /** The block of its request transaction; for a signed order, the head when it was sent. */
   blockNumber?: number;
+  /** A signed order's expiry (chain time): unsettled past it, it lapses and is dropped. */
+  expiry?: number;
 }
 
 /** What the market bought for one mitigation; `onChange` fires on every change seen on chain. */

@@ -16,6 +16,8 @@ export interface StoredPurchase {
   service: string;
   requestId: bigint;
   blockNumber: number;
+  /** A signed order's expiry, while it is not settled. */
+  expiry?: number;
 }
 
 export type StoredMitigation = Omit<Mitigation, "purchase" | "status" | "finishedAt"> & {
@@ -86,6 +88,7 @@ export class GatewayStore extends SqliteStore {
       service: p.service,
       requestId: p.requestId.toString(),
       blockNumber: p.blockNumber ?? 0,
+      expiry: p.expiry,
     }));
     this.db
       .prepare(
@@ -129,13 +132,14 @@ export class GatewayStore extends SqliteStore {
       deferred: row.deferred === 1,
       withdrawnAt: row.withdrawn_at ?? undefined,
       replacedBy: row.replaced_by ?? undefined,
-      purchases: (JSON.parse(row.purchases) as { service: string; requestId: string; blockNumber: number }[]).map(
-        (p) => ({
-          service: p.service,
-          requestId: BigInt(p.requestId),
-          blockNumber: p.blockNumber,
-        }),
-      ),
+      purchases: (
+        JSON.parse(row.purchases) as { service: string; requestId: string; blockNumber: number; expiry?: number }[]
+      ).map((p) => ({
+        service: p.service,
+        requestId: BigInt(p.requestId),
+        blockNumber: p.blockNumber,
+        expiry: p.expiry,
+      })),
     }));
   }
 }

@@ -8,13 +8,17 @@
  * mitigations of the target early (withdraw).
  *
  * What it bought for which target is in SQLite (VictimStore); a purchase's intent is committed
- * before it is sent, and after a crash the requests it made are found on chain. Every pass
- * reconciles the store with the chain: answers nobody followed, withdrawals to send or confirm.
+ * before it is sent, and after a crash the requests it made are found on chain (a signed order is
+ * recorded before it is sent). Every pass reconciles the store with the chain: answers nobody
+ * followed (settlements of orders, or their lapse), withdrawals to send or confirm. Where a
+ * provider publishes an order endpoint, the victim agent buys by signed order; the spending
+ * policy reviews every purchase before either path.
  */
 import { zeroPadValue, type Provider } from "ethers";
 
 import { ProviderServiceContract__factory } from "../../typechain-types";
 import { parseServiceLog, toRequestedEvent, type MarketClient } from "../clients/market";
+import { isOrderRequestId } from "../clients/orders";
 import type { RegistryClient } from "../clients/registry";
 import { toOperatorError } from "../errors";
 import { formatRequestId, formatTokens } from "../format";
@@ -24,6 +28,7 @@ import { VictimAgent, type OrderReview, type Purchase } from "./agent";
 import { DEFAULT_MAX_GAS_PER_TRANSACTION } from "./batches";
 import type { DetectorNotification } from "./notification";
 import type { PlannedOrder } from "./plan";
+import { OrderDesk, readOrderRequest } from "./orders";
 import { describeOrder, reviewOrders, type SpendingPolicy } from "./policy";
 import { checkHolding } from "./purchase";
 import type { PurchaseRecord, TargetRecord, VictimStore } from "./store";
@@ -47,6 +52,11 @@ export interface VictimDaemonOptions {
   retryMs?: number;
   /** The most gas one request transaction may be given. */
   maxGasPerTransaction?: bigint;
+  /**
+   * Signed orders where providers publish an endpoint (default: a desk of the daemon's own, which
+   * keeps endpoints and approvals for its life); false buys by request only.
+   */
+  orders?: OrderDesk | false;
   /** A name for a service in log lines. */
   describeService?: (service: string) => string;
   /** One line per thing the daemon does or refuses. */
@@ -83,6 +93,7 @@ export class VictimDaemon {
   private readonly followMs: number;
   private readonly retryMs: number;
   private readonly maxGasPerTransaction: bigint;
+  private readonly orders: OrderDesk | false;
   private readonly describeService: (service: string) => string;
   private readonly progress: (line: string) => void;
 
@@ -114,6 +125,7 @@ export class VictimDaemon {
     this.followMs = options.followMs ?? 250;
     this.retryMs = options.retryMs ?? 30_000;
     this.maxGasPerTransaction = options.maxGasPerTransaction ?? DEFAULT_MAX_GAS_PER_TRANSACTION;
+    this.orders = options.orders ?? new OrderDesk({ market: options.market, provider: options.provider });
     this.describeService = options.describeService ?? ((s) => s);
     this.progress = options.onProgress ?? (() => undefined);
   }
@@ -297,6 +309,7 @@ export class VictimDaemon {
         kinds: this.policy.kinds,
         maxGasPerTransaction: this.maxGasPerTransaction,
         throughDirectory: true,
+        orders: this.orders,
         timeoutMs: (this.policy.ackWindow + 60) * 1000,
         signal: this.abort.signal,
         describeService: this.describeService,
@@ -315,7 +328,7 @@ export class VictimDaemon {
       this.store.skip(target, Object.fromEntries(summary.unserved.map((u) => [u.source, u.reason])));
       const acknowledged = summary.purchases.filter((p) => p.state === "acknowledged");
       answer(
-        summary.purchases.length > 0
+        summary.purchases.some((p) => p.state !== "lapsed")
           ? accept(`Bought for ${target}: ${plural(acknowledged.length, "mitigation")} running.`)
           : refuse(
               `Nothing can be bought for ${target}: ` +
@@ -456,14 +469,27 @@ export class VictimDaemon {
     }
   }
 
-  /** Pending purchases no victim agent follows (after a restart): their answers, or a reclaim. */
+  /**
+   * Pending purchases no victim agent follows (after a restart): their answers, or a reclaim; an
+   * order's settlement, or its lapse once it expired unsettled.
+   */
   private async followUnfollowed(now: number): Promise<void> {
     const pending = this.store
       .purchases({ states: ["pending", "withdrawing"] })
       .filter((p) => !this.followed.has(key(p.service, p.requestId)));
     for (const p of pending) {
-      const info = await this.market.getRequest(p.service, p.requestId);
+      const info = isOrderRequestId(p.requestId)
+        ? await readOrderRequest(this.market, p.service, p.requestId)
+        : await this.market.getRequest(p.service, p.requestId);
       const label = `${p.target}: ${formatRequestId(p.requestId)} at ${this.describeService(p.service)}`;
+      if (info.status === "none" || info.status === "cancelled") {
+        // An order not settled: it never will be once cancelled, or once the chain is past its expiry.
+        if (info.status === "cancelled" || now > p.ackDeadline) {
+          this.store.setPurchaseState(p.service, p.requestId, "lapsed");
+          this.progress(`${label}: the order lapsed unsettled`);
+        }
+        continue;
+      }
       if (p.state === "withdrawing") {
         // A withdrawal sent before a crash, or that failed: settled by the chain's state.
         if (info.status === "withdrawn") this.store.setPurchaseState(p.service, p.requestId, "withdrawn", info.endsAt);

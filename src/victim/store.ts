@@ -11,15 +11,16 @@ import type { MitigationKindName } from "../clients/market";
 import { SqliteStore } from "../sqlite";
 
 /**
- * A purchase's life: pending (escrowed, unanswered) → acknowledged (running until `endsAt`) →
- * ended, or → withdrawing (withdrawal sent or about to be) → withdrawn; or pending → rejected
- * or reclaimed (refunded).
+ * A purchase's life: pending (escrowed and unanswered; for a signed order, sent and not settled)
+ * → acknowledged (running until `endsAt`; an order settled) → ended, or → withdrawing (withdrawal
+ * sent or about to be) → withdrawn; or pending → rejected or reclaimed (refunded), or, for an
+ * order, lapsed (not settled, and now never settled: nothing was paid).
  */
 export type PurchaseRecordState =
-  "pending" | "acknowledged" | "withdrawing" | "withdrawn" | "ended" | "rejected" | "reclaimed";
+  "pending" | "acknowledged" | "withdrawing" | "withdrawn" | "ended" | "rejected" | "reclaimed" | "lapsed";
 
-/** States whose escrow was refunded: they spend nothing. */
-export const REFUNDED_STATES: readonly PurchaseRecordState[] = ["rejected", "reclaimed"];
+/** States that spend nothing: escrow refunded, or an order never settled. */
+export const REFUNDED_STATES: readonly PurchaseRecordState[] = ["rejected", "reclaimed", "lapsed"];
 
 export interface PurchaseRecord {
   service: string;

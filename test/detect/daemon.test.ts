@@ -16,10 +16,11 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ProviderAgent } from "../../src/provider/agent";
 import { freePort } from "../../src/net";
 import { parseTokens } from "../../src/format";
-import { VictimDaemon } from "../../src/victim/daemon";
+import type { VictimDaemon } from "../../src/victim/daemon";
 import { startIntake, type Intake } from "../../src/victim/intake";
 import { parseSpendingPolicy, type SpendingPolicy } from "../../src/victim/policy";
 import { VictimStore, type PurchaseRecordState } from "../../src/victim/store";
+import { startVictimDaemon } from "../helpers/victimDaemon";
 import { chainNow, deploySmallInternet, providerAgent, until, type SmallInternet } from "../agents/helpers";
 
 const NOTIFY = path.join(__dirname, "..", "..", "scripts", "fastnetmon-notify.cjs");
@@ -73,17 +74,7 @@ interface Harness {
 async function startVictim(net: SmallInternet, policy: SpendingPolicy, db = ":memory:"): Promise<Harness> {
   const lines: string[] = [];
   const store = new VictimStore(db);
-  const daemon = new VictimDaemon({
-    registry: net.victimRegistry,
-    market: net.victim,
-    provider: ethers.provider,
-    store,
-    policy,
-    pollMs: 50,
-    followMs: 20,
-    onProgress: (line) => lines.push(line),
-  });
-  await daemon.start();
+  const daemon = await startVictimDaemon(net, store, policy, lines);
   const intake = await startIntake({ listen: { host: "127.0.0.1", port: 0 }, handle: (n) => daemon.notify(n) });
   return {
     net,
