@@ -72,6 +72,9 @@ function fromKeys(value: unknown, where: string): DotsValue {
   }
   if (value instanceof Uint8Array) throw new DotsCodecError(`${where} holds a byte string where DOTS has none.`);
   if (value === undefined) return null;
+  // Maps are decoded as Maps, so a plain object is no data item: it is how cbor-x answers a
+  // "break" (0xff) outside an indefinite-length item, which is not valid CBOR.
+  if (typeof value === "object" && value !== null) throw new DotsCodecError("The body is not valid CBOR.");
   return value as DotsValue;
 }
 
