@@ -273,9 +273,9 @@ export class OrderSettlement {
         if (raw.address.toLowerCase() !== service) continue;
         const parsed = parseServiceLog(raw);
         if (parsed === null) continue;
-        const before = this.counts.settled;
+        // Counted from the receipt: the main loop may have handled the same event first.
+        if (parsed.name === "OrderSettled") settled++;
         this.handleLog(parsed.name, parsed.args, { blockNumber: block, transactionHash: receipt.transactionHash });
-        settled += this.counts.settled - before;
       }
       if (store.unresolvedOrders(batch.id).length === 0) store.closeBatch(batch.id);
     });
