@@ -3,7 +3,8 @@
  * node: `npm run demo -- --network anvil`, which then leaves the market for `npm run dashboard`
  * and writes its addresses where the tasks and the dashboard find them). A small
  * Internet is registered; four provider agents (log back end) follow their services; a victim
- * agent under attack from three ASes buys mitigation from the providers nearest the sources in one
+ * agent under attack from three ASes buys mitigation from the providers nearest the sources: by
+ * signed order from Gamma, whose agent takes orders, and from the others by request in one
  * transaction; each provider agent verifies ownership on chain, installs the FlowSpec rules and
  * acknowledges; tokens move. Then a refused request, a rejected one (Delta's agent is at capacity:
  * refund) and an unanswered one (Beta's agent is offline: the victim agent reclaims the escrow).
