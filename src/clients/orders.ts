@@ -4,11 +4,12 @@
  * hash and request id, signing, the JSON a victim sends over HTTP, and a fast signer check.
  * `contracts/libraries/MitigationOrders.sol` hashes the same way on chain.
  */
-import { TypedDataEncoder, getAddress, keccak256, type Signer, type TypedDataDomain } from "ethers";
-import { ecdsaRecover } from "secp256k1";
+import { TypedDataEncoder, type Signer, type TypedDataDomain } from "ethers";
+import { ecdsaRecover, ecdsaSign } from "secp256k1";
 
 import type { IProviderServiceContract } from "../../typechain-types";
 import { OperatorError } from "../errors";
+import { keccak256Native as keccak } from "../keccak";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
 import { parseAccount } from "./registry";
 
@@ -116,17 +117,69 @@ export function toOrderStruct(order: Order): IProviderServiceContract.OrderStruc
 }
 
 const ENCODER = TypedDataEncoder.from(ORDER_TYPES);
-const domainHashes = new Map<string, string>();
+const domainHashes = new Map<string, Buffer>();
 
-/** The EIP-712 hash of an order, as signed and as the contract computes it. */
-export function hashOrder(order: Order, chainId: bigint | number): string {
+const PREFIX_TYPEHASH = keccak(Buffer.from(ENCODER.encodeType("IpPrefix")));
+const ORDER_TYPEHASH = keccak(Buffer.from(ENCODER.encodeType("Order")));
+
+/** Writes `value` as a 32-byte big-endian word at `offset`. */
+function putWord(buffer: Buffer, offset: number, value: bigint | number | string): void {
+  const hex = typeof value === "string" ? value.slice(2) : value.toString(16);
+  buffer.write(hex.padStart(64, "0"), offset, 32, "hex");
+}
+
+function prefixStructHash(prefix: Prefix): Buffer {
+  const words = Buffer.alloc(96);
+  PREFIX_TYPEHASH.copy(words, 0);
+  putWord(words, 32, prefix.network);
+  putWord(words, 64, prefix.length);
+  return keccak(words);
+}
+
+/**
+ * The EIP-712 hash of an order as bytes. Encoded by hand with the native keccak (the same
+ * encoding as ethers' TypedDataEncoder, tested against it): the provider's intake hashes every
+ * order it receives and a victim every order it signs, and the pure-JavaScript encoder costs
+ * several times more than the signature itself.
+ */
+export function hashOrderBytes(order: Order, chainId: bigint | number): Buffer {
   const key = `${chainId}/${order.service.toLowerCase()}`;
   let domainHash = domainHashes.get(key);
   if (domainHash === undefined) {
-    domainHash = TypedDataEncoder.hashDomain(orderDomain(chainId, order.service));
+    domainHash = Buffer.from(TypedDataEncoder.hashDomain(orderDomain(chainId, order.service)).slice(2), "hex");
     domainHashes.set(key, domainHash);
   }
-  return keccak256("0x1901" + domainHash.slice(2) + ENCODER.hash(typedValue(order)).slice(2));
+  const sources = Buffer.concat(order.sources.map(prefixStructHash));
+  const struct = Buffer.alloc(320);
+  ORDER_TYPEHASH.copy(struct, 0);
+  putWord(struct, 32, order.service);
+  putWord(struct, 64, order.requester);
+  putWord(struct, 96, order.offeringId);
+  prefixStructHash(order.target).copy(struct, 128);
+  keccak(sources).copy(struct, 160);
+  putWord(struct, 192, order.duration);
+  putWord(struct, 224, order.maxPrice);
+  putWord(struct, 256, order.expiry);
+  putWord(struct, 288, order.salt);
+  return keccak(Buffer.concat([Buffer.from([0x19, 0x01]), domainHash, keccak(struct)]));
+}
+
+/** EIP-55 mixed case of a 40-digit lowercase hex address (what `getAddress` gives, with the native keccak). */
+function checksummed(lower: string): string {
+  const hash = keccak(Buffer.from(lower, "ascii")).toString("hex");
+  let out = "0x";
+  for (let i = 0; i < 40; i++) out += parseInt(hash[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
+  return out;
+}
+
+/** The EIP-712 hash of an order, as signed and as the contract computes it. */
+export function hashOrder(order: Order, chainId: bigint | number): string {
+  return "0x" + hashOrderBytes(order, chainId).toString("hex");
+}
+
+/** The EIP-712 hash of an order by ethers' generic encoder: the reference `hashOrder` is tested against. */
+export function hashOrderReference(order: Order, chainId: bigint | number): string {
+  return TypedDataEncoder.hash(orderDomain(chainId, order.service), ORDER_TYPES, typedValue(order));
 }
 
 /** `requester << 64 | 1 << 63 | (hash mod 2^63)`: the request id a settled order runs under. */
@@ -147,6 +200,16 @@ export async function signOrder(signer: Signer, order: Order, chainId: bigint | 
 }
 
 /**
+ * Signs an order with a raw private key (32 bytes), synchronously, with the native secp256k1: the
+ * same signature as `signOrder` (RFC 6979 nonces, low s), an order of magnitude faster. For
+ * callers that sign many orders, such as the benchmark's workers.
+ */
+export function signOrderWithKey(privateKey: Uint8Array, order: Order, chainId: bigint | number): SignedOrder {
+  const { signature, recid } = ecdsaSign(hashOrderBytes(order, chainId), privateKey);
+  return { order, signature: "0x" + Buffer.from(signature).toString("hex") + (27 + recid).toString(16) };
+}
+
+/**
  * The address whose key made `signature` (65 bytes, low s) over `hash`, with the native secp256k1
  * (tens of thousands a second, where pure JavaScript does a few thousand); null when it is not a
  * valid low-s signature.
@@ -162,7 +225,7 @@ export function recoverOrderSigner(hash: string, signature: string): string | nu
   if (s === 0n || s > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n) return null;
   try {
     const publicKey = ecdsaRecover(bytes.subarray(0, 64), recovery, Buffer.from(hash.slice(2), "hex"), false);
-    return getAddress("0x" + keccak256(publicKey.subarray(1)).slice(-40));
+    return checksummed(keccak(Buffer.from(publicKey.subarray(1))).toString("hex", 12));
   } catch {
     return null;
   }
