@@ -1,0 +1,120 @@
+/**
+ * The provider agents of the orders benchmark: one process per provider (./agentProcess.ts), each
+ * with its own service, key and port. The benchmark then finds each agent's endpoint the way a
+ * victim does, from its service on chain (`orderEndpoint()`), and waits until it answers HTTP.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+import { ProviderServiceContract__factory } from "../../../typechain-types";
+import { freePort } from "../../../src/net";
+import { call, type JsonRpc } from "../../../src/rpc";
+import { processCpuSeconds, stopChild } from "../node";
+import type { AgentSettings } from "./agentProcess";
+
+const SERVICE = ProviderServiceContract__factory.createInterface();
+
+export type AgentCommon = Omit<AgentSettings, "service" | "providerKey" | "host" | "port">;
+
+export interface RunningAgent {
+  service: string;
+  provider: number;
+  process: ChildProcess;
+  /** The endpoint the agent published on chain. */
+  url: string;
+  /** The last lines it printed (for errors). */
+  output: () => string;
+}
+
+/** What the stand-in's GET /stats answers (the real agent may not have it). */
+export type AgentStats = Record<string, unknown>;
+
+export class AgentFleet {
+  readonly agents: RunningAgent[] = [];
+
+  private constructor(private readonly rpc: JsonRpc) {}
+
+  /** Starts one agent per provider given and resolves once every one answers at its published endpoint. */
+  static async start(
+    rpc: JsonRpc,
+    common: AgentCommon,
+    providers: readonly { provider: number; service: string; key: string }[],
+    timeoutMs = 120_000,
+  ): Promise<AgentFleet> {
+    const fleet = new AgentFleet(rpc);
+    try {
+      for (const p of providers) {
+        const settings: AgentSettings = {
+          ...common,
+          service: p.service,
+          providerKey: p.key,
+          host: "127.0.0.1",
+          port: await freePort(),
+        };
+        const child = spawn(
+          process.execPath,
+          ["--require", "ts-node/register/transpile-only", path.join(__dirname, "agentProcess.ts")],
+          { env: { ...process.env, BENCH_AGENT: JSON.stringify(settings) }, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let output = "";
+        const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+        child.stdout?.on("data", keep);
+        child.stderr?.on("data", keep);
+        fleet.agents.push({ service: p.service, provider: p.provider, process: child, url: "", output: () => output });
+      }
+      const deadline = Date.now() + timeoutMs;
+      for (const agent of fleet.agents) agent.url = await fleet.waitForEndpoint(agent, deadline);
+      return fleet;
+    } catch (error) {
+      await fleet.stop();
+      throw error;
+    }
+  }
+
+  /** The endpoint published on the agent's service, once it answers there. */
+  private async waitForEndpoint(agent: RunningAgent, deadline: number): Promise<string> {
+    for (;;) {
+      if (agent.process.exitCode !== null) {
+        throw new Error(`The agent of ${agent.service} exited with code ${agent.process.exitCode}: ${agent.output()}`);
+      }
+      const data = await call<string>(this.rpc, "eth_call", [
+        { to: agent.service, data: SERVICE.encodeFunctionData("orderEndpoint") },
+        "latest",
+      ]);
+      const url = SERVICE.decodeFunctionResult("orderEndpoint", data)[0] as string;
+      if (url !== "") {
+        const answered = await fetch(`${url}/orders/0x${"0".repeat(64)}`).then(
+          (response) => response.status === 404,
+          () => false,
+        );
+        if (answered) return url;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`The agent of ${agent.service} published no answering endpoint in time: ${agent.output()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** CPU seconds each agent process has used so far. */
+  cpuSeconds(): (number | undefined)[] {
+    return this.agents.map((agent) => processCpuSeconds(agent.process.pid));
+  }
+
+  /** Each agent's GET /stats, or undefined where it has none. */
+  async stats(): Promise<(AgentStats | undefined)[]> {
+    return Promise.all(
+      this.agents.map((agent) =>
+        fetch(`${agent.url}/stats`).then(
+          async (response) => (response.ok ? ((await response.json()) as AgentStats) : undefined),
+          () => undefined,
+        ),
+      ),
+    );
+  }
+
+  /** Stops every agent (SIGTERM, then SIGKILL after 5 s) and waits for them to exit. */
+  async stop(): Promise<void> {
+    await Promise.all(this.agents.map((agent) => stopChild(agent.process)));
+  }
+}
