@@ -18,6 +18,8 @@ import { importTable } from "../../src/import/importer";
 import { ipLocationDbFiles, loadTable, sourceLabel } from "../../src/import/load";
 import { formatDuration, ProgressBar } from "../../src/import/progress";
 import { KeySender, NodeSender } from "../../src/import/rpc";
+import type { ImportEntry } from "../../src/import/table";
+import { formatPrefix, isIPv4, mask } from "../../src/prefix";
 import { checkAgreement, lookupLatency, sampleAddresses } from "../../src/import/verify";
 
 const env = process.env;
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     const agreement = await checkAgreement(node.rpc, registryAddress, table, addresses);
     const agreementSeconds = (Date.now() - t) / 1000;
     const latency = await lookupLatency(node.rpc, registryAddress, addresses.slice(0, 2000));
+    const fresh = await freshAllocations(node.url, registryAddress, table.entries);
     const result = {
       node: { client: "anvil", blockTime, gasLimit, signer: env.IMPORT_SIGNER ?? "key" },
       table: table.report,
@@ -81,15 +84,55 @@ async function main(): Promise<void> {
       },
       agreement: { ...agreement, percent: (100 * agreement.agreed) / agreement.checked },
       latency,
+      freshAllocations: fresh,
     };
     console.log(JSON.stringify(result, null, 2));
     console.error(
       `Imported ${summary.prefixes.imported.toLocaleString("en")} prefixes and ${summary.asns.assigned.toLocaleString("en")} ASes in ${formatDuration(importSeconds)}; ` +
         `${summary.gas.perImportedPrefix} gas per prefix; agreement ${agreement.agreed}/${agreement.checked}; lookup p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms.`,
     );
-    if (agreement.agreed !== agreement.checked) process.exitCode = 1;
+    console.error(
+      `After the import: ${fresh.allocated} allocated inside ${fresh.inside} to a new holder, wholly held: ${fresh.allocatedHeld}; ` +
+        `${fresh.reallocated} revoked and allocated again to it, wholly held: ${fresh.reallocatedHeld}.`,
+    );
+    if (agreement.agreed !== agreement.checked || !fresh.allocatedHeld || !fresh.reallocatedHeld) process.exitCode = 1;
   } finally {
     node.stop();
+  }
+}
+
+/**
+ * What an operator does after an import (docs/import.md): a registrar allocates a /24 inside an
+ * imported prefix to a new participant, and revokes an imported /24 and allocates it again to that
+ * participant. The registry must answer that the new holder wholly holds both.
+ */
+async function freshAllocations(url: string, registryAddress: string, entries: readonly ImportEntry[]) {
+  const network = Network.from(31337);
+  const provider = new JsonRpcProvider(url, network, { staticNetwork: network });
+  try {
+    const registrar = new Wallet(ANVIL_KEY_0, provider);
+    const registry = PrefixRegistry__factory.connect(registryAddress, registrar);
+    const newcomer = Wallet.createRandom().address;
+    const wait = async (tx: Promise<{ wait(): Promise<unknown> }>) => (await tx).wait();
+    await wait(registry.registerParticipant(newcomer, "Fresh Holder", ""));
+    const ipv4 = entries.filter((e) => isIPv4(e));
+    const wide = ipv4.find((e) => e.length <= 96 + 22)!;
+    const inside = { network: wide.network | (1n << 8n), length: 96 + 24 };
+    inside.network &= mask(inside.length);
+    await wait(registry.allocate(inside.network, inside.length, newcomer, wide.asn));
+    // The most specific IPv4 prefix imported (a /24 on the full table).
+    const slash24 = ipv4[ipv4.length - 1];
+    await wait(registry.revoke(slash24.network, slash24.length));
+    await wait(registry.allocate(slash24.network, slash24.length, newcomer, slash24.asn));
+    return {
+      inside: formatPrefix(wide),
+      allocated: formatPrefix(inside),
+      allocatedHeld: await registry.isHolder(newcomer, inside.network, inside.length),
+      reallocated: formatPrefix(slash24),
+      reallocatedHeld: await registry.isHolder(newcomer, slash24.network, slash24.length),
+    };
+  } finally {
+    provider.destroy();
   }
 }
 
