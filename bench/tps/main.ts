@@ -21,6 +21,7 @@ import { Follower, Sender } from "./chain";
 import { directRamp, directRun, writeDirectRamp, type BenchContext, type MixSettings } from "./direct";
 import { startNode, type NodeKind } from "./node";
 import { chart, markdown } from "./report";
+import { freePort } from "../../src/net";
 import { call } from "../../src/rpc";
 import { setUpMarket } from "./setup";
 import { SignerPool } from "./signer";
@@ -46,7 +47,8 @@ function options() {
       "ack-batch": { type: "string", default: "10" },
       "single-acks": { type: "string", default: "0.5" },
       "gas-limit": { type: "string", default: "1000000000" },
-      port: { type: "string", default: "8555" },
+      /** The node's port; a free one by default. */
+      port: { type: "string" },
       seed: { type: "string", default: "ddos-mitigation-market bench" },
       "batch-size": { type: "string", default: "500" },
       /** Appended to the results' file names, to keep a run beside the latest default one. */
@@ -97,7 +99,7 @@ function options() {
     ackBatch: number("ack-batch", 1),
     singleAckShare: Math.min(1, number("single-acks", 0)),
     gasLimit: BigInt(number("gas-limit", 30_000_000)),
-    port: number("port", 1),
+    port: values.port === undefined ? undefined : number("port", 1),
     seed: values.seed!,
     batchSize: number("batch-size", 1),
     label: values.label!,
@@ -122,7 +124,8 @@ function options() {
 async function main(): Promise<void> {
   const opts = options();
   console.log(`Starting ${opts.node} …`);
-  const node = await startNode({ kind: opts.node, port: opts.port, blockTimeSeconds: 1, blockGasLimit: opts.gasLimit });
+  const port = opts.port ?? (await freePort());
+  const node = await startNode({ kind: opts.node, port, blockTimeSeconds: 1, blockGasLimit: opts.gasLimit });
   let pool: SignerPool | undefined;
   let follower: Follower | undefined;
   try {

@@ -77,11 +77,15 @@ export class AgentFleet {
       if (agent.process.exitCode !== null) {
         throw new Error(`The agent of ${agent.service} exited with code ${agent.process.exitCode}: ${agent.output()}`);
       }
-      const data = await call<string>(this.rpc, "eth_call", [
+      // anvil sometimes answers an eth_call at "latest" with BlockOutOfRangeError while it mines
+      // (foundry-rs/foundry#10709): such a read is simply tried again.
+      const url = await call<string>(this.rpc, "eth_call", [
         { to: agent.service, data: SERVICE.encodeFunctionData("orderEndpoint") },
         "latest",
-      ]);
-      const url = SERVICE.decodeFunctionResult("orderEndpoint", data)[0] as string;
+      ]).then(
+        (data) => SERVICE.decodeFunctionResult("orderEndpoint", data)[0] as string,
+        () => "",
+      );
       if (url !== "") {
         const answered = await fetch(`${url}/orders/0x${"0".repeat(64)}`).then(
           (response) => response.status === 404,
