@@ -13,10 +13,14 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** A category: the first whose pattern matches a function's `url` or its name (`(garbage collector)` …). */
+/**
+ * A category: a function belongs to the first whose patterns all match, `url` its script's URL
+ * ("" for V8's built-ins such as JSON.parse) and `functionName` its name ("(garbage collector)" …).
+ */
 export interface ProfileCategory {
   name: string;
-  pattern: RegExp;
+  url?: RegExp;
+  functionName?: RegExp;
 }
 
 export interface ProfileSummary {
@@ -32,40 +36,47 @@ export interface ProfileSummary {
 
 const IDLE = "(idle)";
 
-/** Self time by category and the top `top` functions, idle time left out of the shares. */
-export function summarizeProfile(
-  profile: CpuProfile,
+/** Self time by category and the top `top` functions over one or more profiles, idle time left out of the shares. */
+export function summarizeProfiles(
+  profiles: readonly CpuProfile[],
   categories: readonly ProfileCategory[],
   top = 12,
   otherName = "other JavaScript",
 ): ProfileSummary {
-  const selfUs = new Map<number, number>();
-  const { samples, timeDeltas } = profile;
-  // A sample's time is the delta until the next sample (the last one's is unknown: left out).
-  for (let i = 0; i + 1 < samples.length; i++) {
-    selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + Math.max(0, timeDeltas[i + 1]));
-  }
   const byCategory = new Map<string, number>();
   const byFunction = new Map<string, { name: string; where: string; us: number }>();
   let sampledUs = 0;
   let idleUs = 0;
-  for (const node of profile.nodes) {
-    const us = selfUs.get(node.id) ?? 0;
-    if (us === 0) continue;
-    sampledUs += us;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === IDLE) {
-      idleUs += us;
-      continue;
+  for (const profile of profiles) {
+    const selfUs = new Map<number, number>();
+    const { samples, timeDeltas } = profile;
+    // A sample's time is the delta until the next sample (the last one's is unknown: left out).
+    for (let i = 0; i + 1 < samples.length; i++) {
+      selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + Math.max(0, timeDeltas[i + 1]));
     }
-    const category = categories.find((c) => c.pattern.test(url) || c.pattern.test(functionName))?.name ?? otherName;
-    byCategory.set(category, (byCategory.get(category) ?? 0) + us);
-    const name = functionName === "" ? "(anonymous)" : functionName;
-    const where = url === "" ? "" : `${shortUrl(url)}:${lineNumber + 1}`;
-    const key = `${name} ${where}`;
-    const entry = byFunction.get(key) ?? { name, where, us: 0 };
-    entry.us += us;
-    byFunction.set(key, entry);
+    for (const node of profile.nodes) {
+      const us = selfUs.get(node.id) ?? 0;
+      if (us === 0) continue;
+      sampledUs += us;
+      const { functionName, url, lineNumber } = node.callFrame;
+      if (functionName === IDLE) {
+        idleUs += us;
+        continue;
+      }
+      const category =
+        categories.find(
+          (c) =>
+            (c.url === undefined || c.url.test(url)) &&
+            (c.functionName === undefined || c.functionName.test(functionName)),
+        )?.name ?? otherName;
+      byCategory.set(category, (byCategory.get(category) ?? 0) + us);
+      const name = functionName === "" ? "(anonymous)" : functionName;
+      const where = url === "" ? "" : `${shortUrl(url)}:${lineNumber + 1}`;
+      const key = `${name} ${where}`;
+      const entry = byFunction.get(key) ?? { name, where, us: 0 };
+      entry.us += us;
+      byFunction.set(key, entry);
+    }
   }
   const busyUs = sampledUs - idleUs;
   const share = (us: number) => (busyUs === 0 ? 0 : us / busyUs);

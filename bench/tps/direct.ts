@@ -63,7 +63,9 @@ export async function mitigationPhase(
   );
   const signSeconds = (Date.now() - started) / 1000;
   const txs = plan.requests.flat().length + plan.acks.length;
-  console.log(`${name}: ${grouped(txs)} transactions (${grouped(plan.flows)} flows) at ~${grouped(rate)} tx/s over ${slots} s …`);
+  console.log(
+    `${name}: ${grouped(txs)} transactions (${grouped(plan.flows)} flows) at ~${grouped(rate)} tx/s over ${slots} s …`,
+  );
   const run = await runPhase(name, plan.requests, context.follower, context.sender, nodeCpu(context), plan);
   return { run, figures: phaseFigures(run, context.warmup * 1000, plan), signSeconds, txs };
 }
@@ -131,7 +133,12 @@ function directResult(
 }
 
 /** The direct mode at one rate, with as many ERC-20 transfers at the same pace after it. */
-export async function directRun(context: BenchContext, mix: MixSettings, rate: number, duration: number): Promise<BenchResult> {
+export async function directRun(
+  context: BenchContext,
+  mix: MixSettings,
+  rate: number,
+  duration: number,
+): Promise<BenchResult> {
   const slots = context.warmup + duration;
   const m = await mitigationPhase(context, mix, rate, slots);
   const e = await transferPhase(context, m.txs, slots);
@@ -223,7 +230,12 @@ export function directRampMarkdown(result: DirectRampResult): string {
 }
 
 export async function writeDirectRamp(base: string, result: DirectRampResult): Promise<void> {
-  const chart = rampChart(result.steps, `Direct mode ramp — ${result.node.split(" ").slice(0, 2).join(" ")}`, "tx", DIRECT_P99_SECONDS);
+  const chart = rampChart(
+    result.steps,
+    `Direct mode ramp — ${result.node.split(" ").slice(0, 2).join(" ")}`,
+    "tx",
+    DIRECT_P99_SECONDS,
+  );
   await writeResults(base, result, directRampMarkdown(result), chart);
   console.log(`Written ${path.relative(process.cwd(), base)}.{json,md,svg}`);
 }

@@ -68,6 +68,8 @@ function options() {
       "order-signer": { type: "string", default: "native" },
       expiry: { type: "string", default: "30" },
       baseline: { type: "string", default: "ramp" },
+      /** Leave the agents unprofiled (a V8 sampling profile over the full run's sending window). */
+      "no-profile": { type: "boolean", default: false },
       "baseline-from": { type: "string", default: "1000" },
       "baseline-step": { type: "string", default: "250" },
     },
@@ -100,9 +102,9 @@ function options() {
     singleAckShare: Math.min(1, number("single-acks", 0)),
     gasLimit: BigInt(number("gas-limit", 30_000_000)),
     port: values.port === undefined ? undefined : number("port", 1),
-    seed: values.seed!,
+    seed: values.seed,
     batchSize: number("batch-size", 1),
-    label: values.label!,
+    label: values.label,
     ramp: values.ramp === true,
     rampFrom: number("ramp-from", 10, orders ? 1000 : 500),
     rampStep: number("ramp-step", 10, orders ? 500 : 250),
@@ -116,6 +118,7 @@ function options() {
     orderSigner: oneOf("order-signer", ["native", "ethers"] as const),
     expiry: number("expiry", 10),
     baseline: oneOf("baseline", ["ramp", "same"] as const),
+    profile: values["no-profile"] !== true,
     baselineFrom: number("baseline-from", 10),
     baselineStep: number("baseline-step", 10),
   };
@@ -170,8 +173,14 @@ async function main(): Promise<void> {
         signer: opts.orderSigner,
         expirySeconds: opts.expiry,
         baseline: opts.baseline,
-        baselineRamp: { from: opts.baselineFrom, step: opts.baselineStep, to: opts.rampTo, stepSeconds: opts.stepDuration },
+        baselineRamp: {
+          from: opts.baselineFrom,
+          step: opts.baselineStep,
+          to: opts.rampTo,
+          stepSeconds: opts.stepDuration,
+        },
         ramp: opts.ramp ? ramp : undefined,
+        profile: opts.profile,
       });
       const base = path.join(RESULTS, `tps-${opts.node}-orders${suffix}`);
       await writeResults(base, result, ordersMarkdown(result), ordersChart(result));
@@ -179,7 +188,11 @@ async function main(): Promise<void> {
       console.log(`Written ${path.relative(process.cwd(), base)}.{json,md,svg}`);
       return;
     }
-    const mix: MixSettings = { manyShare: opts.manyShare, ackBatch: opts.ackBatch, singleAckShare: opts.singleAckShare };
+    const mix: MixSettings = {
+      manyShare: opts.manyShare,
+      ackBatch: opts.ackBatch,
+      singleAckShare: opts.singleAckShare,
+    };
     if (opts.ramp) {
       const result = await directRamp(context, mix, ramp, opts.duration);
       await writeDirectRamp(path.join(RESULTS, `tps-${opts.node}-ramp${suffix}`), result);

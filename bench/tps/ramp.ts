@@ -71,11 +71,18 @@ export async function confirm<T>(
 }
 
 /** A ramp step from a phase of transactions: kept up when ≥ 95 % of the offered rate was mined and p99 ≤ `p99Target`. */
-export function transactionStep(rate: number, figures: PhaseFigures, blocks: readonly BlockRecord[], p99Target: number): RampStep {
+export function transactionStep(
+  rate: number,
+  figures: PhaseFigures,
+  blocks: readonly BlockRecord[],
+  p99Target: number,
+): RampStep {
   const offered = figures.profile.offeredPerSecond;
   const why: string[] = [];
-  if (figures.tps < 0.95 * offered) why.push(`${grouped(Math.round(figures.tps))} of ${grouped(Math.round(offered))} tx/s mined`);
-  if (!(figures.latencySeconds.p99 <= p99Target)) why.push(`p99 ${formatSeconds(figures.latencySeconds.p99)} s > ${p99Target} s`);
+  if (figures.tps < 0.95 * offered)
+    why.push(`${grouped(Math.round(figures.tps))} of ${grouped(Math.round(offered))} tx/s mined`);
+  if (!(figures.latencySeconds.p99 <= p99Target))
+    why.push(`p99 ${formatSeconds(figures.latencySeconds.p99)} s > ${p99Target} s`);
   if (figures.reverted + figures.refused + figures.notMined > 0) {
     why.push(`${figures.reverted} reverted, ${figures.refused} refused, ${figures.notMined} not mined`);
   }
@@ -111,9 +118,27 @@ export function rampTable(steps: readonly RampStep[], unit: string): string[] {
 export function rampChart(steps: readonly RampStep[], title: string, unit: string, p99Target: number): string {
   return lineChart(
     [
-      { name: `sustained ${unit}/s`, color: "#c0392b", axis: "left", markers: true, points: steps.map((s) => [s.offered, s.sustainedPerSecond]) },
-      { name: `offered ${unit}/s`, color: "#7f8c8d", axis: "left", dashed: true, points: steps.map((s) => [s.offered, s.offered]) },
-      { name: "p99 latency s", color: "#2471a3", axis: "right", markers: true, points: steps.map((s) => [s.offered, s.p99Seconds]) },
+      {
+        name: `sustained ${unit}/s`,
+        color: "#c0392b",
+        axis: "left",
+        markers: true,
+        points: steps.map((s) => [s.offered, s.sustainedPerSecond]),
+      },
+      {
+        name: `offered ${unit}/s`,
+        color: "#7f8c8d",
+        axis: "left",
+        dashed: true,
+        points: steps.map((s) => [s.offered, s.offered]),
+      },
+      {
+        name: "p99 latency s",
+        color: "#2471a3",
+        axis: "right",
+        markers: true,
+        points: steps.map((s) => [s.offered, s.p99Seconds]),
+      },
     ],
     {
       title,

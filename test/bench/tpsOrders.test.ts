@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 
-import { summarizeProfile, type CpuProfile } from "../../bench/lib/cpuProfile";
+import { summarizeProfiles, type CpuProfile } from "../../bench/lib/cpuProfile";
 import { confirm, rampUp, type RampStep } from "../../bench/tps/ramp";
 import { ordersFigures } from "../../bench/tps/orders/report";
 import type { OrdersRun } from "../../bench/tps/orders/phase";
@@ -170,15 +170,21 @@ describe("CPU profile summary", () => {
         frame(4, "recover", "file:///w/src/clients/orders.ts"),
         frame(5, "(garbage collector)", ""),
         frame(6, "emit", "node:events"),
+        frame(7, "parse", "file:///w/src/prefix.ts"),
       ],
       // Each sample lasts until the next one: 1 ms each; the last sample's length is unknown.
-      samples: [2, 2, 3, 4, 4, 4, 5, 6, 2],
-      timeDeltas: [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+      samples: [2, 2, 3, 4, 4, 4, 5, 6, 7, 2],
+      timeDeltas: [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
     };
-    const summary = summarizeProfile(profile, [
-      { name: "orders", pattern: /src\/clients\/orders/ },
-      { name: "GC", pattern: /^\(garbage collector\)$/ },
-    ]);
+    const summary = summarizeProfiles(
+      [profile, profile],
+      [
+        // Matched by name only with an empty URL: a function named "parse" in a file is not JSON's.
+        { name: "JSON", url: /^$/, functionName: /^parse$/ },
+        { name: "orders", url: /src\/clients\/orders/ },
+        { name: "GC", functionName: /^\(garbage collector\)$/ },
+      ],
+    );
     expect(summary.sampledMs).to.equal(8);
     expect(summary.busyMs).to.equal(6);
     expect(summary.categories).to.deep.equal([

@@ -12,6 +12,7 @@
  * only, so nothing else changes.
  */
 import { terminationSignal } from "../../../src/pause";
+import { serveProfiler } from "./profiler";
 import { StandInIntake } from "./standin";
 
 export interface AgentSettings {
@@ -31,7 +32,8 @@ export interface AgentSettings {
 
 async function main(): Promise<void> {
   const text = process.env.BENCH_AGENT;
-  if (text === undefined) throw new Error("BENCH_AGENT is not set: this process is started by bench/tps/orders/agents.ts.");
+  if (text === undefined)
+    throw new Error("BENCH_AGENT is not set: this process is started by bench/tps/orders/agents.ts.");
   const settings = JSON.parse(text) as AgentSettings;
   const intake = new StandInIntake({
     ...settings,
@@ -43,6 +45,9 @@ async function main(): Promise<void> {
     gasPerTx: 100_000n,
   });
   const signalled = terminationSignal();
+  serveProfiler();
+  // The benchmark went away without stopping this agent: stop as if it had.
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
   const url = await intake.start();
   console.log(`stand-in intake for ${settings.service} at ${url}`);
   const signal = await signalled;

@@ -11,6 +11,7 @@ import { freePort } from "../../../src/net";
 import { call, type JsonRpc } from "../../../src/rpc";
 import { processCpuSeconds, stopChild } from "../node";
 import type { AgentSettings } from "./agentProcess";
+import { askProfiler } from "./profiler";
 
 const SERVICE = ProviderServiceContract__factory.createInterface();
 
@@ -54,7 +55,8 @@ export class AgentFleet {
         const child = spawn(
           process.execPath,
           ["--require", "ts-node/register/transpile-only", path.join(__dirname, "agentProcess.ts")],
-          { env: { ...process.env, BENCH_AGENT: JSON.stringify(settings) }, stdio: ["ignore", "pipe", "pipe"] },
+          // The IPC channel carries the profiler's start and stop (./profiler.ts).
+          { env: { ...process.env, BENCH_AGENT: JSON.stringify(settings) }, stdio: ["ignore", "pipe", "pipe", "ipc"] },
         );
         let output = "";
         const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
@@ -115,6 +117,18 @@ export class AgentFleet {
         ),
       ),
     );
+  }
+
+  /** Starts every agent's CPU profiler. */
+  async startProfiling(): Promise<void> {
+    await Promise.all(this.agents.map((agent) => askProfiler(agent.process, { profiler: "start" })));
+  }
+
+  /** Stops the profilers; each agent writes its profile into `directory`. Resolves with the files. */
+  async stopProfiling(directory: string): Promise<string[]> {
+    const files = this.agents.map((agent, i) => path.join(directory, `agent-${i}-${agent.process.pid}.cpuprofile`));
+    await Promise.all(this.agents.map((agent, i) => askProfiler(agent.process, { profiler: "stop", file: files[i] })));
+    return files;
   }
 
   /** Stops every agent (SIGTERM, then SIGKILL after 5 s) and waits for them to exit. */

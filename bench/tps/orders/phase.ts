@@ -58,10 +58,12 @@ export interface OrdersPhaseOptions {
   agentStats: () => Promise<(AgentStats | undefined)[]>;
   batchSize: number;
   drainTimeoutMs?: number;
+  /** Profiles the agents over the sending window, when given. */
+  profiler?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 function difference(after: (number | undefined)[], before: (number | undefined)[]): (number | undefined)[] {
-  return after.map((a, i) => (a === undefined || before[i] === undefined ? undefined : a - before[i]!));
+  return after.map((a, i) => (a === undefined || before[i] === undefined ? undefined : a - before[i]));
 }
 
 export async function runOrdersPhase(
@@ -125,7 +127,7 @@ export async function runOrdersPhase(
             ? [{ status, ...(answer as object) }]
             : ((answer as { results?: { status: number; error?: string }[] }).results ?? []);
         group.forEach((order, i) => {
-          const result = (results[i] ?? { status, error: JSON.stringify(answer) }) as { status: number; error?: string };
+          const result = results[i] ?? { status, error: JSON.stringify(answer) };
           order.answeredAt = answeredAt;
           order.status = result.status;
           if (result.status === 202) accepted++;
@@ -135,6 +137,7 @@ export async function runOrdersPhase(
     );
   };
 
+  await options.profiler?.start();
   const cpu0 = process.cpuUsage();
   const node0 = options.nodeCpu();
   const agents0 = options.agentCpu();
@@ -167,6 +170,7 @@ export async function runOrdersPhase(
   const agents1 = options.agentCpu();
   const machine1 = machineCpuSeconds();
   const load1 = os.loadavg()[0];
+  await options.profiler?.stop();
 
   // Drain: every answer in, then every accepted order settled, skipped, or past its expiry.
   await Promise.all(answering);

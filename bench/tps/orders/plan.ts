@@ -91,7 +91,10 @@ export class OrderSignerPool {
     return this.pool.threads;
   }
 
-  async sign(orders: readonly OrderToSign[], method: OrderSigner): Promise<{ signed: SignedOrderBody[]; rate: SigningRate }> {
+  async sign(
+    orders: readonly OrderToSign[],
+    method: OrderSigner,
+  ): Promise<{ signed: SignedOrderBody[]; rate: SigningRate }> {
     const started = performance.now();
     const context: OrderSignContext = { chainId: this.chainId, method };
     const signed = await this.pool.run(orders, context);

@@ -6,6 +6,7 @@
 import { ORDER_SKIP_REASONS } from "../../../src/clients/orders";
 import { distribution, formatSeconds, grouped, type Distribution } from "../../lib/stats";
 import { lineChart, type Series } from "../../lib/svg";
+import type { ProfileSummary } from "../../lib/cpuProfile";
 import { blockIntervals, sustainedWindow, type PhaseFigures, type machine } from "../report";
 import type { SigningRate } from "./plan";
 import type { OrdersRun } from "./phase";
@@ -69,7 +70,7 @@ const sum = (values: readonly number[]) => values.reduce((s, v) => s + v, 0);
 
 function statTotal(run: OrdersRun, key: string): number | undefined {
   const values = run.agentStats.map((s) => s?.[key]);
-  return values.every((v) => typeof v === "number") ? sum(values as number[]) : undefined;
+  return values.every((v) => typeof v === "number") ? sum(values) : undefined;
 }
 
 export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDER_TARGETS.p99Seconds): OrdersFigures {
@@ -121,7 +122,7 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
   const settleGas = sum(run.settleTxs.map((tx) => Number(tx.gasUsed)));
   const settleOrders = sum(run.settleTxs.map((tx) => tx.settled + tx.skipped));
   const sendWindowSeconds = (run.sendEnd - run.sendStart) / 1000;
-  const agentCpu = run.agentCpuSeconds.every((c) => c !== undefined) ? sum(run.agentCpuSeconds as number[]) : undefined;
+  const agentCpu = run.agentCpuSeconds.every((c) => c !== undefined) ? sum(run.agentCpuSeconds) : undefined;
   const cores = (cpu: number | undefined) => (cpu === undefined ? undefined : cpu / sendWindowSeconds);
   const checkMs = statTotal(run, "checkMs");
   const settleMs = statTotal(run, "settleMs");
@@ -176,7 +177,8 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
             sendWindowSeconds,
       loadAverage: run.load,
       meanOrdersPerBlock: inWindow.length === 0 ? 0 : windowSettled / inWindow.length,
-      meanGasPerBlock: inWindow.length === 0 ? 0 : Number(inWindow.reduce((s, b) => s + b.gasUsed, 0n)) / inWindow.length,
+      meanGasPerBlock:
+        inWindow.length === 0 ? 0 : Number(inWindow.reduce((s, b) => s + b.gasUsed, 0n)) / inWindow.length,
       agentCheckMicroseconds: perOrder(checkMs, 1000),
       agentSettleMicroseconds: perOrder(settleMs, 1000),
       agentReadCallsPerOrder: perOrder(readCalls, 1),
@@ -199,7 +201,12 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
 }
 
 /** Where the time goes, in sentences, from the measured figures; and, when the rate is not sustained, which part holds it back. */
-export function diagnoseOrders(f: OrdersFigures, cores: number, signing: SigningRate[]): string[] {
+export function diagnoseOrders(
+  f: OrdersFigures,
+  cores: number,
+  signing: SigningRate[],
+  agentProfile?: ProfileSummary,
+): string[] {
   const p = f.profile;
   const lines: string[] = [];
   const c = (v: number | undefined) => (v === undefined ? "n/a" : `${v.toFixed(2)} cores`);
@@ -217,6 +224,12 @@ export function diagnoseOrders(f: OrdersFigures, cores: number, signing: Signing
         ? ""
         : ` Inside the agents, per accepted order: ${Math.round(p.agentCheckMicroseconds)} µs of synchronous checks (JSON to order, EIP-712 hash, native signer recovery), ${Math.round(p.agentSettleMicroseconds ?? 0)} µs encoding and signing settlements, ${(p.agentReadCallsPerOrder ?? 0).toFixed(2)} eth_calls (batched, once per requester and block); the rest is HTTP and JSON.`),
   );
+  if (agentProfile !== undefined && agentProfile.busyMs > 0) {
+    const top = agentProfile.categories.slice(0, 4);
+    lines.push(
+      `The agents' busy CPU time (sampled over the sending window, ${grouped(Math.round(agentProfile.busyMs))} ms in all) went to: ${top.map((c) => `${c.name} ${(c.share * 100).toFixed(0)} %`).join(", ")} (the full table below).`,
+    );
+  }
   lines.push(
     `Latency: sent → intake's answer p50 ${formatSeconds(f.intakeSeconds.p50)} s, p99 ${formatSeconds(f.intakeSeconds.p99)} s; accepted → settled seen p50 ${formatSeconds(f.acceptedToSettledSeconds.p50)} s, p99 ${formatSeconds(f.acceptedToSettledSeconds.p99)} s (the agent's settlement interval, the wait for the next block, the follower); blocks were first seen ${formatSeconds(f.blocks.seenAfterTimestampSeconds.p50)} s after their timestamp (p50), ${formatSeconds(f.blocks.seenAfterTimestampSeconds.max)} s at most; block interval ${formatSeconds(f.blocks.intervalMeanSeconds)} s mean, ${formatSeconds(f.blocks.intervalMaxSeconds)} s longest.`,
   );
@@ -250,7 +263,9 @@ function bottleneck(f: OrdersFigures, cores: number): string {
   const saturated = used >= 0.9 * cores;
   const sentences: string[] = [];
   if ((p.nodeCpuCores ?? 0) > 0.85) {
-    sentences.push(`the node is CPU-bound (${(p.nodeCpuCores ?? 0).toFixed(2)} cores; its execution is single-threaded).`);
+    sentences.push(
+      `the node is CPU-bound (${(p.nodeCpuCores ?? 0).toFixed(2)} cores; its execution is single-threaded).`,
+    );
   } else if (f.intakeSeconds.p99 > 1 || (f.refused["503"]?.count ?? 0) > 0) {
     sentences.push(
       `the intake: answers took ${formatSeconds(f.intakeSeconds.p99)} s at p99 and the agents used ${(p.agentCpuCores ?? 0).toFixed(2)} cores.`,
@@ -258,7 +273,9 @@ function bottleneck(f: OrdersFigures, cores: number): string {
   } else if (f.blocks.intervalMaxSeconds > 1.5) {
     sentences.push(`block production: blocks stretched to ${formatSeconds(f.blocks.intervalMaxSeconds)} s.`);
   } else {
-    sentences.push(`the wait between acceptance and the block (p99 ${formatSeconds(f.acceptedToSettledSeconds.p99)} s).`);
+    sentences.push(
+      `the wait between acceptance and the block (p99 ${formatSeconds(f.acceptedToSettledSeconds.p99)} s).`,
+    );
   }
   if (saturated) {
     sentences.push(
@@ -279,6 +296,8 @@ export interface OrdersBenchResult {
   setupSeconds: number;
   signing: SigningRate[];
   orders: OrdersFigures;
+  /** The agents' CPU profile over the full run's sending window, when taken. */
+  agentProfile?: ProfileSummary;
   /** Orders ramp, when run: the steps and the highest rate sustained. */
   ordersRamp?: RampStep[];
   erc20: PhaseFigures;
@@ -289,7 +308,11 @@ export interface OrdersBenchResult {
   diagnosis: string[];
 }
 
-export function ordersTargets(orders: OrdersFigures, durationSeconds: number, ratio: number): OrdersBenchResult["targets"] {
+export function ordersTargets(
+  orders: OrdersFigures,
+  durationSeconds: number,
+  ratio: number,
+): OrdersBenchResult["targets"] {
   const t = ORDER_TARGETS;
   return {
     met: {
@@ -321,14 +344,22 @@ export function ordersMarkdown(result: OrdersBenchResult): string {
     "",
     "| | signed orders | ERC-20 baseline |",
     "| --- | ---: | ---: |",
-    row("offered", `${grouped(Math.round(o.offeredPerSecond))} orders/s`, `${grouped(Math.round(e.profile.offeredPerSecond))} tx/s`),
+    row(
+      "offered",
+      `${grouped(Math.round(o.offeredPerSecond))} orders/s`,
+      `${grouped(Math.round(e.profile.offeredPerSecond))} tx/s`,
+    ),
     row("sent", `${grouped(o.sent)} orders`, `${grouped(e.sent)} transactions`),
     row(
       "**settled flows / s** (one order settled = one flow) · sustained TPS",
       `**${grouped(Math.round(o.flowsPerSecond))}** (in ${o.settleTxsPerSecond.toFixed(1)} tx/s)`,
       `${grouped(Math.round(e.tps))} tx/s`,
     ),
-    row("sustained?", o.sustained ? "yes" : `**no**: ${o.notSustainedBecause.join(" ")}`, e.latencySeconds.p99 <= 2 ? "yes (p99 ≤ 2 s)" : "**no** (p99 > 2 s)"),
+    row(
+      "sustained?",
+      o.sustained ? "yes" : `**no**: ${o.notSustainedBecause.join(" ")}`,
+      e.latencySeconds.p99 <= 2 ? "yes (p99 ≤ 2 s)" : "**no** (p99 > 2 s)",
+    ),
     row(
       "sustained window",
       `${o.window.seconds} s, blocks ${o.window.firstBlock}–${o.window.lastBlock}`,
@@ -338,7 +369,11 @@ export function ordersMarkdown(result: OrdersBenchResult): string {
     row("order sent → settlement block's timestamp p50 / p95 / p99", lat(o.latencyToTimestampSeconds), "—"),
     row("confirmation latency (sent → mined) p50 / p95 / p99", "—", lat(e.latencySeconds)),
     row("order sent → intake's answer p50 / p95 / p99", lat(o.intakeSeconds), "—"),
-    row("intake acceptance", `${(o.acceptanceRate * 100).toFixed(2)} % (${grouped(o.accepted)} of ${grouped(o.sent)})`, "—"),
+    row(
+      "intake acceptance",
+      `${(o.acceptanceRate * 100).toFixed(2)} % (${grouped(o.accepted)} of ${grouped(o.sent)})`,
+      "—",
+    ),
     row("refused by the intake", refusals === "" ? "none" : refusals, "—"),
     row(
       "settled / skipped on chain / accepted but unsettled",
@@ -372,8 +407,31 @@ export function ordersMarkdown(result: OrdersBenchResult): string {
     ...result.diagnosis.map((d) => `- ${d}`),
     "",
   ];
+  if (result.agentProfile !== undefined) {
+    const profile = result.agentProfile;
+    const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
+    lines.push(
+      `The provider agents' CPU by part: V8's sampling profiler in each agent over the full run's sending window (1 ms interval), self time summed over the agents; ${grouped(Math.round(profile.busyMs))} ms busy of ${grouped(Math.round(profile.sampledMs))} ms sampled.`,
+      "",
+      "| part | CPU ms | share of busy |",
+      "| --- | ---: | ---: |",
+      ...profile.categories.map((c) => `| ${c.name} | ${grouped(Math.round(c.ms))} | ${pct(c.share)} |`),
+      "",
+      "| function (self time) | where | CPU ms | share |",
+      "| --- | --- | ---: | ---: |",
+      ...profile.functions.map(
+        (fn) => `| ${fn.name} | ${fn.where || "V8 / native"} | ${grouped(Math.round(fn.ms))} | ${pct(fn.share)} |`,
+      ),
+      "",
+    );
+  }
   if (result.ordersRamp !== undefined) {
-    lines.push("Orders ramp (each step short; the figures above are the full run):", "", ...rampTable(result.ordersRamp, "orders"), "");
+    lines.push(
+      "Orders ramp (each step short; the figures above are the full run):",
+      "",
+      ...rampTable(result.ordersRamp, "orders"),
+      "",
+    );
   }
   if (result.erc20Ramp !== undefined) {
     lines.push(
@@ -383,7 +441,12 @@ export function ordersMarkdown(result: OrdersBenchResult): string {
       "",
     );
   }
-  lines.push(`Set-up: ${result.setupSeconds.toFixed(1)} s.`, "", `Configuration: \`${JSON.stringify(result.config)}\``, "");
+  lines.push(
+    `Set-up: ${result.setupSeconds.toFixed(1)} s.`,
+    "",
+    `Configuration: \`${JSON.stringify(result.config)}\``,
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -392,7 +455,12 @@ export function ordersChart(result: OrdersBenchResult): string {
   const perSecond = (points: { t: number; n: number }[]): [number, number][] =>
     points.map((b, i) => [b.t, b.n / Math.max(0.2, i === 0 ? 1 : b.t - points[i - 1].t)]);
   const series: Series[] = [
-    { name: "settled orders/s", color: "#c0392b", axis: "left", points: perSecond(o.perBlock.map((b) => ({ t: b.t, n: b.settled }))) },
+    {
+      name: "settled orders/s",
+      color: "#c0392b",
+      axis: "left",
+      points: perSecond(o.perBlock.map((b) => ({ t: b.t, n: b.settled }))),
+    },
     {
       name: "orders p99 latency s",
       color: "#c0392b",
@@ -419,6 +487,8 @@ export function ordersChart(result: OrdersBenchResult): string {
     xLabel: "seconds since the phase started sending",
     leftLabel: "per second (per block)",
     rightLabel: "p99 latency (s)",
-    leftMarks: [{ value: ORDER_TARGETS.flowsPerSecond, label: `target ${grouped(ORDER_TARGETS.flowsPerSecond)} flows/s` }],
+    leftMarks: [
+      { value: ORDER_TARGETS.flowsPerSecond, label: `target ${grouped(ORDER_TARGETS.flowsPerSecond)} flows/s` },
+    ],
   });
 }

@@ -4,7 +4,12 @@
  * settled on chain by the agents; then the ERC-20 baseline on the same node, at its own highest
  * sustainable rate (a ramp, confirmed over the full duration) or at the orders' pace.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
 import { call, HttpJsonRpc } from "../../../src/rpc";
+import { readProfile, summarizeProfiles, type ProfileSummary } from "../../lib/cpuProfile";
 import { grouped } from "../../lib/stats";
 import { baselineRamp, transferPhase, type BenchContext } from "../direct";
 import { processCpuSeconds } from "../node";
@@ -12,15 +17,17 @@ import { machine } from "../report";
 import { rampUp, type RampOptions, type RampStep } from "../ramp";
 import { AgentFleet } from "./agents";
 import { IntakeClient } from "./client";
-import { runOrdersPhase } from "./phase";
-import { OrderSignerPool, planOrders, type OrderSigner, type OrderTarget, type PlannedOrder, type SigningRate } from "./plan";
+import { runOrdersPhase, type OrdersPhaseOptions } from "./phase";
+import { AGENT_PROFILE_CATEGORIES } from "./profiler";
 import {
-  diagnoseOrders,
-  ordersFigures,
-  ordersTargets,
-  type OrdersBenchResult,
-  type OrdersFigures,
-} from "./report";
+  OrderSignerPool,
+  planOrders,
+  type OrderSigner,
+  type OrderTarget,
+  type PlannedOrder,
+  type SigningRate,
+} from "./plan";
+import { diagnoseOrders, ordersFigures, ordersTargets, type OrdersBenchResult, type OrdersFigures } from "./report";
 
 export interface OrdersSettings {
   rate: number;
@@ -39,15 +46,21 @@ export interface OrdersSettings {
   baselineRamp: RampOptions & { stepSeconds: number };
   /** Ramp the orders' rate before the full run. */
   ramp?: RampOptions & { stepSeconds: number };
+  /** Profile the agents' CPU over the full run's sending window. */
+  profile: boolean;
 }
 
-const INTAKE = "stand-in intake (bench/tps/orders/standin.ts: the brief's HTTP API, checks with batched chain reads, settleOrders), one process per provider";
+const INTAKE =
+  "stand-in intake (bench/tps/orders/standin.ts: the brief's HTTP API, checks with batched chain reads, settleOrders), one process per provider";
 
 export async function runOrders(context: BenchContext, settings: OrdersSettings): Promise<OrdersBenchResult> {
   const { accounts, market, node } = context;
-  if (!(node.rpc instanceof HttpJsonRpc)) throw new Error("--mode orders needs a node with an HTTP endpoint: use --node anvil or hardhat-node.");
+  if (!(node.rpc instanceof HttpJsonRpc))
+    throw new Error("--mode orders needs a node with an HTTP endpoint: use --node anvil or hardhat-node.");
   if (settings.agents > accounts.providers.length) {
-    throw new Error(`--agents is ${settings.agents}, but there are only ${accounts.providers.length} providers (--providers).`);
+    throw new Error(
+      `--agents is ${settings.agents}, but there are only ${accounts.providers.length} providers (--providers).`,
+    );
   }
   const chainId = BigInt(await call<string>(node.rpc, "eth_chainId"));
   const gasPrice = BigInt(await call<string>(node.rpc, "eth_gasPrice")) * 4n + 1_000_000_000n;
@@ -116,8 +129,9 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
       let i = 0;
       return planned.map((slot) => slot.map((o) => ({ ...signed[i++], agent: o.agent, slot: o.slot })));
     };
-    const phase = (name: string, slots: PlannedOrder[][]) =>
+    const phase = (name: string, slots: PlannedOrder[][], profiler?: OrdersPhaseOptions["profiler"]) =>
       runOrdersPhase(name, slots, {
+        profiler,
         clients,
         follower: context.follower,
         services: targets.map((t) => t.service),
@@ -132,14 +146,36 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
       const ramp = settings.ramp;
       ordersRamp = (
         await rampUp(async (rate) => {
-          const f = ordersFigures(await phase(`orders ramp ${rate}`, await sign(rate, ramp.stepSeconds)), context.warmup * 1000);
+          const f = ordersFigures(
+            await phase(`orders ramp ${rate}`, await sign(rate, ramp.stepSeconds)),
+            context.warmup * 1000,
+          );
           return orderStep(rate, f);
         }, ramp)
       ).steps;
     }
-    console.log(`Orders: ${grouped(settings.rate)} orders/s for ${settings.duration} s (+${context.warmup} s warm-up) …`);
+    console.log(
+      `Orders: ${grouped(settings.rate)} orders/s for ${settings.duration} s (+${context.warmup} s warm-up) …`,
+    );
     const slots = await sign(settings.rate, settings.duration);
-    const orders = ordersFigures(await phase("orders", slots), context.warmup * 1000);
+    const profileDir = settings.profile ? await mkdtemp(path.join(os.tmpdir(), "bench-agents-")) : undefined;
+    let agentProfile: ProfileSummary | undefined;
+    let orders: OrdersFigures;
+    try {
+      const profiler =
+        profileDir === undefined
+          ? undefined
+          : {
+              start: () => running.startProfiling(),
+              stop: async () => {
+                const files = await running.stopProfiling(profileDir);
+                agentProfile = summarizeProfiles(files.map(readProfile), AGENT_PROFILE_CATEGORIES, 15);
+              },
+            };
+      orders = ordersFigures(await phase("orders", slots, profiler), context.warmup * 1000);
+    } finally {
+      if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+    }
     ordersRamp?.push({ ...orderStep(settings.rate, orders), note: `full run, ${settings.duration} s` });
     await fleet.stop();
     fleet = undefined;
@@ -166,12 +202,13 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
       setupSeconds: context.setupSeconds,
       signing,
       orders,
+      agentProfile,
       ordersRamp,
       erc20,
       erc20Ramp,
       ratio,
       targets: ordersTargets(orders, settings.duration, ratio),
-      diagnosis: diagnoseOrders(orders, info.cores, signing),
+      diagnosis: diagnoseOrders(orders, info.cores, signing, agentProfile),
     };
   } finally {
     for (const client of clients) client.close();
