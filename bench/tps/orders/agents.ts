@@ -89,11 +89,17 @@ export class AgentFleet {
         () => "",
       );
       if (url !== "") {
+        // Ready once it answers orders, and says it is synced where it has GET /health.
         const answered = await fetch(`${url}/orders/0x${"0".repeat(64)}`).then(
           (response) => response.status === 404,
           () => false,
         );
-        if (answered) return url;
+        const synced = await fetch(`${url}/health`).then(
+          async (response) =>
+            response.status === 404 || ((await response.json()) as { synced?: boolean }).synced === true,
+          () => false,
+        );
+        if (answered && synced) return url;
       }
       if (Date.now() > deadline) {
         throw new Error(`The agent of ${agent.service} published no answering endpoint in time: ${agent.output()}`);
