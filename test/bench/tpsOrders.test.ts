@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 
-import { summarizeProfiles, type CpuProfile } from "../../bench/lib/cpuProfile";
+import { NOT_OURS, summarizeProfiles, type CpuProfile } from "../../bench/lib/cpuProfile";
 import { confirm, rampUp, type RampStep } from "../../bench/tps/ramp";
 import { ordersFigures } from "../../bench/tps/orders/report";
 import type { OrdersRun } from "../../bench/tps/orders/phase";
@@ -157,46 +157,56 @@ describe("bench:tps --mode orders figures", () => {
 });
 
 describe("CPU profile summary", () => {
-  it("sums self time by category, leaves idle out of the shares and ranks functions", () => {
-    const frame = (id: number, functionName: string, url: string) => ({
+  it("sums self time by category, leaves idle out of the shares, and charges library time to our calling function", () => {
+    const frame = (id: number, functionName: string, url: string, children?: number[]) => ({
       id,
       callFrame: { functionName, url, lineNumber: 9 },
+      children,
     });
     const profile: CpuProfile = {
       nodes: [
-        frame(1, "(root)", ""),
+        frame(1, "(root)", "", [2, 3, 4, 5, 8]),
         frame(2, "(idle)", ""),
         frame(3, "parse", ""),
         frame(4, "recover", "file:///w/src/clients/orders.ts"),
         frame(5, "(garbage collector)", ""),
         frame(6, "emit", "node:events"),
         frame(7, "parse", "file:///w/src/prefix.ts"),
+        frame(8, "handle", "file:///w/src/provider/orderServer.ts", [6, 7]),
       ],
       // Each sample lasts until the next one: 1 ms each; the last sample's length is unknown.
       samples: [2, 2, 3, 4, 4, 4, 5, 6, 7, 2],
       timeDeltas: [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
     };
-    const summary = summarizeProfiles(
-      [profile, profile],
-      [
+    const summary = summarizeProfiles([profile, profile], {
+      categories: [
         // Matched by name only with an empty URL: a function named "parse" in a file is not JSON's.
         { name: "JSON", url: /^$/, functionName: /^parse$/ },
         { name: "orders", url: /src\/clients\/orders/ },
         { name: "GC", functionName: /^\(garbage collector\)$/ },
       ],
-    );
-    expect(summary.sampledMs).to.equal(8);
-    expect(summary.busyMs).to.equal(6);
+      own: /\/src\//,
+    });
+    expect(summary.sampledMs).to.equal(18);
+    expect(summary.busyMs).to.equal(14);
     expect(summary.categories).to.deep.equal([
-      { name: "orders", ms: 3, share: 0.5 },
-      { name: "other JavaScript", ms: 2, share: 2 / 6 },
-      { name: "GC", ms: 1, share: 1 / 6 },
+      { name: "orders", ms: 6, share: 6 / 14 },
+      { name: "other JavaScript", ms: 4, share: 4 / 14 },
+      { name: "JSON", ms: 2, share: 2 / 14 },
+      { name: "GC", ms: 2, share: 2 / 14 },
     ]);
     expect(summary.functions[0]).to.deep.equal({
       name: "recover",
       where: "src/clients/orders.ts:10",
-      ms: 3,
-      share: 0.5,
+      ms: 6,
+      share: 6 / 14,
     });
+    // emit (Node's) ran for handle (ours); JSON.parse and GC had no frame of ours above them.
+    expect(summary.ownFunctions.map((f) => [f.name, f.ms])).to.deep.equal([
+      ["recover", 6],
+      [NOT_OURS, 4],
+      ["handle", 2],
+      ["parse", 2],
+    ]);
   });
 });

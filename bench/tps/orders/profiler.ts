@@ -67,7 +67,16 @@ export const AGENT_PROFILE_CATEGORIES: readonly ProfileCategory[] = [
   { name: "garbage collection", functionName: /^\(garbage collector\)$/ },
   { name: "native code outside JavaScript (V8, libuv, add-ons)", functionName: /^\(program\)$/ },
   { name: "JSON parse / stringify (V8 built-ins)", url: /^$/, functionName: /^(parse|stringify)$/ },
-  { name: "SQLite store (better-sqlite3, the agent's store)", url: /better-sqlite3|src\/provider\/store|src\/store/ },
+  {
+    name: "SQLite store (better-sqlite3, the agent's store)",
+    url: /better-sqlite3|src\/provider\/store|src\/store/,
+  },
+  // better-sqlite3's native methods (no script URL).
+  {
+    name: "SQLite store (better-sqlite3, the agent's store)",
+    url: /^$/,
+    functionName: /^(run|iterate|prepare|Statement|exec)$/,
+  },
   {
     name: "signature recovery and keccak (native secp256k1, keccak)",
     url: /node_modules\/(secp256k1|keccak)\/|src\/keccak/,
@@ -84,3 +93,6 @@ export const AGENT_PROFILE_CATEGORIES: readonly ProfileCategory[] = [
   { name: "JSON-RPC client (src/rpc.ts)", url: /src\/rpc/ },
   { name: "Node.js internals (HTTP server, sockets, streams, timers)", url: /^node:/ },
 ];
+
+/** Our own code, to which a profile charges the time spent in libraries on its behalf. */
+export const OWN_CODE = /\/(src|bench)\//;

@@ -227,7 +227,10 @@ export function diagnoseOrders(
   if (agentProfile !== undefined && agentProfile.busyMs > 0) {
     const top = agentProfile.categories.slice(0, 4);
     lines.push(
-      `The agents' busy CPU time (sampled over the sending window, ${grouped(Math.round(agentProfile.busyMs))} ms in all) went to: ${top.map((c) => `${c.name} ${(c.share * 100).toFixed(0)} %`).join(", ")} (the full table below).`,
+      `The agents' busy time (sampled over the sending window) went to: ${top.map((c) => `${c.name} ${(c.share * 100).toFixed(0)} %`).join(", ")}; by our function: ${agentProfile.ownFunctions
+        .slice(0, 4)
+        .map((fn) => `${fn.name} ${(fn.share * 100).toFixed(0)} %`)
+        .join(", ")} (the tables below).`,
     );
   }
   lines.push(
@@ -410,18 +413,28 @@ export function ordersMarkdown(result: OrdersBenchResult): string {
   if (result.agentProfile !== undefined) {
     const profile = result.agentProfile;
     const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
+    // The sampler counts wall time; the OS counts CPU time: the shares, times the CPU measured.
+    const cpuSeconds = (o.profile.agentCpuCores ?? 0) * o.profile.sendWindowSeconds;
+    const cpu = (share: number) => (cpuSeconds > 0 ? (share * cpuSeconds).toFixed(2) : "n/a");
+    const where = (w: string) => (w === "" ? "V8 / native" : w);
     lines.push(
-      `The provider agents' CPU by part: V8's sampling profiler in each agent over the full run's sending window (1 ms interval), self time summed over the agents; ${grouped(Math.round(profile.busyMs))} ms busy of ${grouped(Math.round(profile.sampledMs))} ms sampled.`,
+      `The provider agents' time by part: V8's sampling profiler in each agent over the full run's sending window (1 ms interval), summed over the agents (${grouped(Math.round(profile.busyMs))} ms of busy samples). CPU seconds are the shares times the agents' CPU time measured by the OS (${cpuSeconds.toFixed(1)} s).`,
       "",
-      "| part | CPU ms | share of busy |",
+      "| part | share of busy samples | ≈ CPU s |",
       "| --- | ---: | ---: |",
-      ...profile.categories.map((c) => `| ${c.name} | ${grouped(Math.round(c.ms))} | ${pct(c.share)} |`),
+      ...profile.categories.map((c) => `| ${c.name} | ${pct(c.share)} | ${cpu(c.share)} |`),
       "",
-      "| function (self time) | where | CPU ms | share |",
+      "Charged to the deepest function of our own code on the stack (the libraries and Node.js internals it called included):",
+      "",
+      "| our function | where | share | ≈ CPU s |",
       "| --- | --- | ---: | ---: |",
-      ...profile.functions.map(
-        (fn) => `| ${fn.name} | ${fn.where || "V8 / native"} | ${grouped(Math.round(fn.ms))} | ${pct(fn.share)} |`,
-      ),
+      ...profile.ownFunctions.map((fn) => `| ${fn.name} | ${where(fn.where)} | ${pct(fn.share)} | ${cpu(fn.share)} |`),
+      "",
+      "The functions with the most self time:",
+      "",
+      "| function | where | share | ≈ CPU s |",
+      "| --- | --- | ---: | ---: |",
+      ...profile.functions.map((fn) => `| ${fn.name} | ${where(fn.where)} | ${pct(fn.share)} | ${cpu(fn.share)} |`),
       "",
     );
   }

@@ -18,7 +18,7 @@ import { rampUp, type RampOptions, type RampStep } from "../ramp";
 import { AgentFleet } from "./agents";
 import { IntakeClient } from "./client";
 import { runOrdersPhase, type OrdersPhaseOptions } from "./phase";
-import { AGENT_PROFILE_CATEGORIES } from "./profiler";
+import { AGENT_PROFILE_CATEGORIES, OWN_CODE } from "./profiler";
 import {
   OrderSignerPool,
   planOrders,
@@ -169,7 +169,11 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
               start: () => running.startProfiling(),
               stop: async () => {
                 const files = await running.stopProfiling(profileDir);
-                agentProfile = summarizeProfiles(files.map(readProfile), AGENT_PROFILE_CATEGORIES, 15);
+                agentProfile = summarizeProfiles(files.map(readProfile), {
+                  categories: AGENT_PROFILE_CATEGORIES,
+                  own: OWN_CODE,
+                  top: 15,
+                });
               },
             };
       orders = ordersFigures(await phase("orders", slots, profiler), context.warmup * 1000);

@@ -479,7 +479,11 @@ export class StandInIntake {
       REGISTRY.encodeFunctionData("orderStanding", [requester, target.network, target.length]),
     );
     const [status, holdsAll, minSalt] = REGISTRY.decodeFunctionResult("orderStanding", data);
-    return { active: BigInt(status as bigint) === PARTICIPANT_ACTIVE, holdsAll: holdsAll as boolean, minSalt: minSalt as bigint };
+    return {
+      active: BigInt(status as bigint) === PARTICIPANT_ACTIVE,
+      holdsAll: holdsAll as boolean,
+      minSalt: minSalt as bigint,
+    };
   }
 
   private async readFunds(requester: string): Promise<Funds> {
