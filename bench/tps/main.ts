@@ -129,6 +129,10 @@ async function main(): Promise<void> {
   console.log(`Starting ${opts.node} …`);
   const port = opts.port ?? (await freePort());
   const node = await startNode({ kind: opts.node, port, blockTimeSeconds: 1, blockGasLimit: opts.gasLimit });
+  // Interrupted: the node goes with the benchmark (the agents stop when their IPC channel closes).
+  const onSignal = () => void node.stop().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let pool: SignerPool | undefined;
   let follower: Follower | undefined;
   try {

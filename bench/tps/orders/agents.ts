@@ -32,6 +32,7 @@ export type AgentStats = Record<string, unknown>;
 
 export class AgentFleet {
   readonly agents: RunningAgent[] = [];
+  private stopping = false;
 
   private constructor(private readonly rpc: JsonRpc) {}
 
@@ -62,7 +63,21 @@ export class AgentFleet {
         const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
         child.stdout?.on("data", keep);
         child.stderr?.on("data", keep);
-        fleet.agents.push({ service: p.service, provider: p.provider, process: child, url: "", output: () => output });
+        const agent: RunningAgent = {
+          service: p.service,
+          provider: p.provider,
+          process: child,
+          url: "",
+          output: () => output,
+        };
+        // An agent that dies while the benchmark runs is said at once, with what it printed last.
+        child.once("exit", (code, signal) => {
+          if (!fleet.stopping)
+            console.log(
+              `  The agent of ${p.service} exited (${signal ?? `code ${code}`}): ${output.trim().slice(-1500)}`,
+            );
+        });
+        fleet.agents.push(agent);
       }
       const deadline = Date.now() + timeoutMs;
       for (const agent of fleet.agents) agent.url = await fleet.waitForEndpoint(agent, deadline);
@@ -139,6 +154,7 @@ export class AgentFleet {
 
   /** Stops every agent (SIGTERM, then SIGKILL after 5 s) and waits for them to exit. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.agents.map((agent) => stopChild(agent.process)));
   }
 }
