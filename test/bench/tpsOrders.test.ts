@@ -125,7 +125,6 @@ function phase(perSecond: number, seconds: number, delayMs: number, refuseEvery 
     agentCpuSeconds: [3, 1],
     machineCpuSeconds: 8,
     load: [1, 2],
-    agentStats: [undefined, undefined],
     batchSize: 1,
   };
 }

@@ -1,19 +1,24 @@
 /**
- * One provider agent, as its own process, for `bench:tps --mode orders`: takes orders over HTTP
- * on the given port, publishes that endpoint on its service, settles what it accepted, until
- * SIGTERM. Its settings come as JSON in $BENCH_AGENT (see `AgentSettings`).
- *
- * Today it runs the STAND-IN intake (./standin.ts). When the provider agent's real intake lands
- * on main, this file is the one place to change: start `runProviderProcess` (src/provider/run.ts)
- * with its order intake listening on `settings.host:settings.port` instead of `StandInIntake`
- * (clients built from the addresses below; a log back end; a throw-away SQLite file), or exec
- * `npx hardhat agent provider --orders-listen host:port` with the deployment in
- * $MARKET_DEPLOYMENT_DIR. The benchmark finds the endpoint on chain and talks to it over HTTP
- * only, so nothing else changes.
+ * One provider agent, as its own process, for `bench:tps --mode orders`: the real provider agent
+ * as `npx hardhat agent provider --orders-port <port>` runs it (`runProviderProcess`, with its
+ * order intake over HTTP, a log back end and a SQLite store, here in a throw-away directory), its
+ * endpoint published on its service first, as `npx hardhat service set-order-endpoint` does. It
+ * runs until SIGTERM, or until the benchmark goes away. Its settings come as JSON in $BENCH_AGENT
+ * (`AgentSettings`); it prints only what is not routine (errors, refusals to settle). The
+ * benchmark measures it over HTTP and from the chain, and profiles it over IPC (./profiler.ts).
  */
-import { terminationSignal } from "../../../src/pause";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
+
+import { MitigationToken__factory, PrefixRegistry__factory, ServiceDirectory__factory } from "../../../typechain-types";
+import { MarketClient } from "../../../src/clients/market";
+import { PreflightSigner } from "../../../src/clients/preflight";
+import { RegistryClient } from "../../../src/clients/registry";
+import { runProviderProcess } from "../../../src/provider/run";
+import { HttpJsonRpc } from "../../../src/rpc";
 import { serveProfiler } from "./profiler";
-import { StandInIntake } from "./standin";
 
 export interface AgentSettings {
   rpcUrl: string;
@@ -25,35 +30,59 @@ export interface AgentSettings {
   providerKey: string;
   host: string;
   port: number;
-  flushMs: number;
-  maxPerTx: number;
-  gasPrice: string;
+  /** The agent's main loop interval (ms). */
+  pollMs: number;
+  /** Milliseconds between settlement passes. */
+  settleEveryMs: number;
 }
+
+/** Progress lines the agent prints for every order or rule: not worth a pipe at thousands a second. */
+const ROUTINE = /^(install|remove|settled|activated|ended|order intake listening)\b/;
 
 async function main(): Promise<void> {
   const text = process.env.BENCH_AGENT;
   if (text === undefined)
     throw new Error("BENCH_AGENT is not set: this process is started by bench/tps/orders/agents.ts.");
   const settings = JSON.parse(text) as AgentSettings;
-  const intake = new StandInIntake({
-    ...settings,
-    chainId: BigInt(settings.chainId),
-    gasPrice: BigInt(settings.gasPrice),
-    minExpirySeconds: 5,
-    maxQueue: 20_000,
-    gasPerOrder: 80_000n,
-    gasPerTx: 100_000n,
-  });
-  const signalled = terminationSignal();
   serveProfiler();
   // The benchmark went away without stopping this agent: stop as if it had.
   process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
-  const url = await intake.start();
-  console.log(`stand-in intake for ${settings.service} at ${url}`);
-  const signal = await signalled;
-  await intake.stop();
-  console.log(`${signal}: stopped; ${JSON.stringify(intake.stats)}`);
-  if (intake.error !== undefined) throw intake.error;
+
+  const provider = new JsonRpcProvider(settings.rpcUrl, Number(settings.chainId), { staticNetwork: true });
+  // As `npx hardhat agent provider` builds its clients (tasks/agent.ts).
+  const sender = new PreflightSigner(new NonceManager(new Wallet(settings.providerKey, provider)));
+  const market = new MarketClient(
+    ServiceDirectory__factory.connect(settings.directory, sender),
+    MitigationToken__factory.connect(settings.token, sender),
+    sender,
+  );
+  const registry = new RegistryClient(PrefixRegistry__factory.connect(settings.registry, sender));
+  const url = `http://${settings.host}:${settings.port}`;
+  if ((await market.orderEndpoint(settings.service)) !== url) await market.setOrderEndpoint(url);
+
+  const directory = await mkdtemp(path.join(os.tmpdir(), "bench-provider-agent-"));
+  try {
+    const counts = await runProviderProcess({
+      market,
+      registry,
+      provider,
+      service: settings.service,
+      db: path.join(directory, "provider.db"),
+      backend: { name: "log" },
+      confirmations: 0,
+      pollMs: settings.pollMs,
+      startBlock: await provider.getBlockNumber(),
+      statusReports: false,
+      rpc: new HttpJsonRpc(settings.rpcUrl),
+      orders: { host: settings.host, port: settings.port, settleEveryMs: settings.settleEveryMs },
+      onProgress: (line) => {
+        if (!ROUTINE.test(line)) console.log(line);
+      },
+    });
+    console.log(`stopped; requests: ${JSON.stringify(counts)}`);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 }
 
 main().then(

@@ -27,9 +27,6 @@ export interface RunningAgent {
   output: () => string;
 }
 
-/** What the stand-in's GET /stats answers (the real agent may not have it). */
-export type AgentStats = Record<string, unknown>;
-
 export class AgentFleet {
   readonly agents: RunningAgent[] = [];
   private stopping = false;
@@ -126,18 +123,6 @@ export class AgentFleet {
   /** CPU seconds each agent process has used so far. */
   cpuSeconds(): (number | undefined)[] {
     return this.agents.map((agent) => processCpuSeconds(agent.process.pid));
-  }
-
-  /** Each agent's GET /stats, or undefined where it has none. */
-  async stats(): Promise<(AgentStats | undefined)[]> {
-    return Promise.all(
-      this.agents.map((agent) =>
-        fetch(`${agent.url}/stats`).then(
-          async (response) => (response.ok ? ((await response.json()) as AgentStats) : undefined),
-          () => undefined,
-        ),
-      ),
-    );
   }
 
   /** Starts every agent's CPU profiler. */

@@ -6,24 +6,31 @@
  * `signOrder` does inside, without its asynchronous wrapper).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { SigningKey } from "ethers";
+import { SigningKey, TypedDataEncoder } from "ethers";
 
-import { hashOrder, hashOrderReference, signOrderWithKey, toOrderJson, type Order } from "../../../src/clients/orders";
+import {
+  ORDER_TYPES,
+  hashOrder,
+  orderDomain,
+  signOrderWithKey,
+  toOrderJson,
+  toOrderStruct,
+  type Order,
+} from "../../../src/clients/orders";
 import { serveJobs } from "../workerPool";
 import type { OrderSignContext, OrderToSign, SignedOrderBody } from "./plan";
 
 if (parentPort === null) throw new Error("orderWorker.ts must run in a worker thread");
 const keys = (workerData as { keys: string[] }).keys;
-const rawKeys = keys.map((key) => Buffer.from(key.slice(2), "hex"));
 const signingKeys = keys.map((key) => new SigningKey(key));
 
 function signNative(key: number, order: Order, chainId: bigint): SignedOrderBody {
-  const signed = signOrderWithKey(rawKeys[key], order, chainId);
+  const signed = signOrderWithKey(keys[key], order, chainId);
   return { hash: hashOrder(order, chainId), body: JSON.stringify(toOrderJson(signed)) };
 }
 
 function signEthers(key: number, order: Order, chainId: bigint): SignedOrderBody {
-  const hash = hashOrderReference(order, chainId);
+  const hash = TypedDataEncoder.hash(orderDomain(chainId, order.service), ORDER_TYPES, toOrderStruct(order));
   const signature = signingKeys[key].sign(hash).serialized;
   return { hash, body: JSON.stringify(toOrderJson({ order, signature })) };
 }

@@ -11,7 +11,6 @@ import { ProviderServiceContract__factory } from "../../../typechain-types";
 import { sleep, type BlockRecord, type Follower } from "../chain";
 import { machineCpuSeconds } from "../node";
 import { CHUNKS_PER_SLOT } from "../phase";
-import type { AgentStats } from "./agents";
 import type { IntakeClient } from "./client";
 import type { PlannedOrder } from "./plan";
 
@@ -43,7 +42,6 @@ export interface OrdersRun {
   agentCpuSeconds: (number | undefined)[];
   machineCpuSeconds?: number;
   load: [number, number];
-  agentStats: (AgentStats | undefined)[];
   /** Orders per HTTP request. */
   batchSize: number;
 }
@@ -55,7 +53,6 @@ export interface OrdersPhaseOptions {
   services: readonly string[];
   nodeCpu: () => number | undefined;
   agentCpu: () => (number | undefined)[];
-  agentStats: () => Promise<(AgentStats | undefined)[]>;
   batchSize: number;
   drainTimeoutMs?: number;
   /** Profiles the agents over the sending window, when given. */
@@ -197,7 +194,6 @@ export async function runOrdersPhase(
     agentCpuSeconds: difference(agents1, agents0),
     machineCpuSeconds: machine0 === undefined || machine1 === undefined ? undefined : machine1 - machine0,
     load: [load0, load1],
-    agentStats: await options.agentStats(),
     batchSize,
   };
 }

@@ -58,20 +58,11 @@ export interface OrdersFigures {
     loadAverage: [number, number];
     meanOrdersPerBlock: number;
     meanGasPerBlock: number;
-    /** From the agents' GET /stats where they have it: per accepted order. */
-    agentCheckMicroseconds?: number;
-    agentSettleMicroseconds?: number;
-    agentReadCallsPerOrder?: number;
   };
   perBlock: { number: number; t: number; settled: number; p50Seconds: number; p99Seconds: number }[];
 }
 
 const sum = (values: readonly number[]) => values.reduce((s, v) => s + v, 0);
-
-function statTotal(run: OrdersRun, key: string): number | undefined {
-  const values = run.agentStats.map((s) => s?.[key]);
-  return values.every((v) => typeof v === "number") ? sum(values) : undefined;
-}
 
 export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDER_TARGETS.p99Seconds): OrdersFigures {
   const { orders } = run;
@@ -124,12 +115,6 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
   const sendWindowSeconds = (run.sendEnd - run.sendStart) / 1000;
   const agentCpu = run.agentCpuSeconds.every((c) => c !== undefined) ? sum(run.agentCpuSeconds) : undefined;
   const cores = (cpu: number | undefined) => (cpu === undefined ? undefined : cpu / sendWindowSeconds);
-  const checkMs = statTotal(run, "checkMs");
-  const settleMs = statTotal(run, "settleMs");
-  const readCalls = statTotal(run, "readCalls");
-  const agentAccepted = statTotal(run, "accepted");
-  const perOrder = (total: number | undefined, scale: number) =>
-    total === undefined || !agentAccepted ? undefined : (total * scale) / agentAccepted;
   const intervals = blockIntervals(inWindow);
   const figures: OrdersFigures = {
     name: run.name,
@@ -179,9 +164,6 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
       meanOrdersPerBlock: inWindow.length === 0 ? 0 : windowSettled / inWindow.length,
       meanGasPerBlock:
         inWindow.length === 0 ? 0 : Number(inWindow.reduce((s, b) => s + b.gasUsed, 0n)) / inWindow.length,
-      agentCheckMicroseconds: perOrder(checkMs, 1000),
-      agentSettleMicroseconds: perOrder(settleMs, 1000),
-      agentReadCallsPerOrder: perOrder(readCalls, 1),
     },
     perBlock: blocks
       .map((b) => {
@@ -219,10 +201,7 @@ export function diagnoseOrders(
   const perOrder = (cpuCores: number | undefined) =>
     cpuCores === undefined || f.flowsPerSecond === 0 ? "n/a" : `${Math.round((cpuCores / f.flowsPerSecond) * 1e6)} µs`;
   lines.push(
-    `CPU per settled order: node ${perOrder(p.nodeCpuCores)}, agents ${perOrder(p.agentCpuCores)}, benchmark ${perOrder(p.benchCpuCores)}.` +
-      (p.agentCheckMicroseconds === undefined
-        ? ""
-        : ` Inside the agents, per accepted order: ${Math.round(p.agentCheckMicroseconds)} µs of synchronous checks (JSON to order, EIP-712 hash, native signer recovery), ${Math.round(p.agentSettleMicroseconds ?? 0)} µs encoding and signing settlements, ${(p.agentReadCallsPerOrder ?? 0).toFixed(2)} eth_calls (batched, once per requester and block); the rest is HTTP and JSON.`),
+    `CPU per settled order: node ${perOrder(p.nodeCpuCores)}, agents ${perOrder(p.agentCpuCores)}, benchmark ${perOrder(p.benchCpuCores)}.`,
   );
   if (agentProfile !== undefined && agentProfile.busyMs > 0) {
     const top = agentProfile.categories.slice(0, 4);

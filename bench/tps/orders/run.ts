@@ -37,8 +37,9 @@ export interface OrdersSettings {
   batch: number;
   /** Keep-alive connections per agent. */
   connections: number;
-  flushMs: number;
-  maxPerTx: number;
+  /** The agents' settlement passes, and their main loop, ms. */
+  settleEveryMs: number;
+  agentPollMs: number;
   signer: OrderSigner;
   expirySeconds: number;
   /** The ERC-20 baseline: its own sustainable rate by a ramp, or the same count at the orders' pace. */
@@ -51,7 +52,7 @@ export interface OrdersSettings {
 }
 
 const INTAKE =
-  "stand-in intake (bench/tps/orders/standin.ts: the brief's HTTP API, checks with batched chain reads, settleOrders), one process per provider";
+  "the provider agent (src/provider/run.ts runProviderProcess with its order intake: orderServer, orderIntake, orderSettlement), one process per provider, as `npx hardhat agent provider --orders-port` runs it";
 
 export async function runOrders(context: BenchContext, settings: OrdersSettings): Promise<OrdersBenchResult> {
   const { accounts, market, node } = context;
@@ -63,7 +64,6 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
     );
   }
   const chainId = BigInt(await call<string>(node.rpc, "eth_chainId"));
-  const gasPrice = BigInt(await call<string>(node.rpc, "eth_gasPrice")) * 4n + 1_000_000_000n;
   const providers = Array.from({ length: settings.agents }, (_, p) => ({
     provider: p,
     service: market.services[p],
@@ -78,9 +78,8 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
       registry: market.registry,
       token: market.token,
       directory: market.directory,
-      flushMs: settings.flushMs,
-      maxPerTx: settings.maxPerTx,
-      gasPrice: gasPrice.toString(),
+      settleEveryMs: settings.settleEveryMs,
+      pollMs: settings.agentPollMs,
     },
     providers,
   );
@@ -137,7 +136,6 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
         services: targets.map((t) => t.service),
         nodeCpu: () => processCpuSeconds(node.pid),
         agentCpu: () => running.cpuSeconds(),
-        agentStats: () => running.stats(),
         batchSize: settings.batch,
       });
 
