@@ -10,7 +10,7 @@ import os from "node:os";
 import { ProviderServiceContract__factory } from "../../../typechain-types";
 import { sleep, type BlockRecord, type Follower } from "../chain";
 import { machineCpuSeconds } from "../node";
-import { CHUNKS_PER_SLOT } from "../phase";
+import { sendPaced } from "../phase";
 import type { IntakeClient } from "./client";
 import type { PlannedOrder } from "./plan";
 
@@ -141,26 +141,16 @@ export async function runOrdersPhase(
   const machine0 = machineCpuSeconds();
   const load0 = os.loadavg()[0];
   const sendStart = Date.now() + 50;
-  let maxLagMs = 0;
-  for (let slot = 0; slot < slots.length; slot++) {
-    const ordersOfSlot = slots[slot];
-    const per = Math.ceil(ordersOfSlot.length / CHUNKS_PER_SLOT);
-    for (let c = 0; c < CHUNKS_PER_SLOT; c++) {
-      const due = sendStart + slot * 1000 + (c * 1000) / CHUNKS_PER_SLOT;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
-      else maxLagMs = Math.max(maxLagMs, -wait);
-      follower.check();
-      const chunk = ordersOfSlot.slice(c * per, (c + 1) * per);
-      const byAgent = new Map<number, PlannedOrder[]>();
-      for (const order of chunk) byAgent.set(order.agent, [...(byAgent.get(order.agent) ?? []), order]);
-      for (const [agent, group] of byAgent) {
-        for (let start = 0; start < group.length; start += batchSize) {
-          send(clients[agent], group.slice(start, start + batchSize));
-        }
+  const maxLagMs = await sendPaced(slots, sendStart, (chunk) => {
+    follower.check();
+    const byAgent = new Map<number, PlannedOrder[]>();
+    for (const order of chunk) byAgent.set(order.agent, [...(byAgent.get(order.agent) ?? []), order]);
+    for (const [agent, group] of byAgent) {
+      for (let start = 0; start < group.length; start += batchSize) {
+        send(clients[agent], group.slice(start, start + batchSize));
       }
     }
-  }
+  });
   const sendEnd = Date.now();
   const cpu = process.cpuUsage(cpu0);
   const node1 = options.nodeCpu();

@@ -87,7 +87,6 @@ export const AGENT_PROFILE_CATEGORIES: readonly ProfileCategory[] = [
     url: /src\/provider\/(orderIntake|orderServer|chainReads|verify)/,
   },
   { name: "settlement (src/provider/order{Settlement,Desk})", url: /src\/provider\/(orderSettlement|orderDesk)/ },
-  { name: "stand-in intake (bench/tps/orders/standin.ts)", url: /bench\/tps\/orders\/standin/ },
   { name: "rest of the provider agent (src/provider)", url: /src\/provider\// },
   { name: "ethers (ABI, transactions, addresses, its keccak)", url: /node_modules\/(ethers|@noble)\// },
   { name: "JSON-RPC client (src/rpc.ts)", url: /src\/rpc/ },

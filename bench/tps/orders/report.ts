@@ -272,7 +272,7 @@ export interface OrdersBenchResult {
   date: string;
   machine: ReturnType<typeof machine>;
   node: string;
-  /** Who took the orders: the stand-in intake or the real agent. */
+  /** Who took the orders: the provider agents, as they were run. */
   intake: string;
   config: Record<string, unknown>;
   setupSeconds: number;
