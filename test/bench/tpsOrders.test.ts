@@ -153,6 +153,14 @@ describe("bench:tps --mode orders figures", () => {
       .to.match(/p99 is 4\.\d+ s, over 3 s/)
       .and.match(/accepted 90\.0 %/);
   });
+
+  it("counts a request the intake never answered instead of waiting for it", () => {
+    const run = phase(200, 20, 600);
+    run.orders[5].status = undefined;
+    const f = ordersFigures(run, 3000);
+    expect(f.sustained).to.equal(false);
+    expect(f.notSustainedBecause.join(" ")).to.match(/1 orders sent got no answer/);
+  });
 });
 
 describe("CPU profile summary", () => {

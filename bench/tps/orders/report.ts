@@ -109,6 +109,8 @@ export function ordersFigures(run: OrdersRun, warmupMs: number, p99Target = ORDE
     notSustainedBecause.push(`The intakes accepted ${(acceptanceRate * 100).toFixed(1)} % of the orders, under 99 %.`);
   }
   if (unsettled > 0) notSustainedBecause.push(`${grouped(unsettled)} accepted orders were never settled.`);
+  const unanswered = sentOrders.filter((o) => o.status === undefined).length;
+  if (unanswered > 0) notSustainedBecause.push(`${grouped(unanswered)} orders sent got no answer from the intake.`);
 
   const settleGas = sum(run.settleTxs.map((tx) => Number(tx.gasUsed)));
   const settleOrders = sum(run.settleTxs.map((tx) => tx.settled + tx.skipped));
