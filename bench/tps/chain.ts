@@ -37,11 +37,18 @@ export interface BlockRecord {
   gasUsed: bigint;
 }
 
-interface RawReceipt {
+export interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+}
+
+export interface RawReceipt {
   transactionHash: string;
   status: string;
   gasUsed: string;
   blockNumber: string;
+  logs: RawLog[];
 }
 
 interface RawBlock {
@@ -61,6 +68,7 @@ export class Follower {
   readonly blocks: BlockRecord[] = [];
   private readonly tracked = new Map<string, TrackedTx>();
   private listeners: ((block: BlockRecord, included: TrackedTx[]) => void)[] = [];
+  private receiptListeners: ((block: BlockRecord, receipts: readonly RawReceipt[]) => void)[] = [];
   private running = false;
   private loops: Promise<void>[] = [];
   private failure?: Error;
@@ -87,6 +95,18 @@ export class Follower {
     this.listeners.push(listener);
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Calls `listener` with every block's receipts (all transactions, with their logs) once they are
+   * collected, which may be after the block was first seen (`block.observedAt`); returns the
+   * function that stops it.
+   */
+  onReceipts(listener: (block: BlockRecord, receipts: readonly RawReceipt[]) => void): () => void {
+    this.receiptListeners.push(listener);
+    return () => {
+      this.receiptListeners = this.receiptListeners.filter((l) => l !== listener);
     };
   }
 
@@ -197,6 +217,7 @@ export class Follower {
       if (tx.status === 1) record.ok++;
       else record.failed++;
     }
+    for (const listener of this.receiptListeners) listener(record, receipts);
     this.receiptsHead = record.number;
   }
 }

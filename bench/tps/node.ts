@@ -46,7 +46,8 @@ async function waitForRpc(rpc: JsonRpc, child: ChildProcess, what: string, timeo
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** Stops a child process: SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -85,8 +86,11 @@ async function startAnvil(options: NodeOptions): Promise<NodeUnderTest> {
     "--order",
     "fifo",
     "--no-request-size-limit",
-    // Only the latest state is needed; keeping every block's state costs memory and time.
+    // Only recent states are needed; keeping every block's state costs memory and time. A few are
+    // kept: with only the latest one, an eth_call at "latest" made while a block is mined fails
+    // now and then with BlockOutOfRangeError (foundry-rs/foundry#10709), and the agents read a lot.
     "--prune-history",
+    "16",
     "--silent",
   ];
   const binary = path.join(ROOT, "node_modules", ".bin", "anvil");

@@ -32,6 +32,29 @@ export interface PhaseRun {
 
 export const CHUNKS_PER_SLOT = 10;
 
+/**
+ * Sends each slot's items in CHUNKS_PER_SLOT chunks over its second: chunk c of slot s is due at
+ * `sendStart + s seconds + c tenths`. Resolves with how late the worst chunk went out (ms).
+ */
+export async function sendPaced<T>(
+  slots: readonly (readonly T[])[],
+  sendStart: number,
+  send: (chunk: T[]) => void | Promise<void>,
+): Promise<number> {
+  let maxLagMs = 0;
+  for (let slot = 0; slot < slots.length; slot++) {
+    const items = slots[slot];
+    const per = Math.ceil(items.length / CHUNKS_PER_SLOT);
+    for (let c = 0; c < CHUNKS_PER_SLOT; c++) {
+      const wait = sendStart + slot * 1000 + (c * 1000) / CHUNKS_PER_SLOT - Date.now();
+      if (wait > 0) await sleep(wait);
+      else maxLagMs = Math.max(maxLagMs, -wait);
+      await send(items.slice(c * per, (c + 1) * per));
+    }
+  }
+  return maxLagMs;
+}
+
 export async function runPhase(
   name: string,
   slots: TrackedTx[][],
@@ -73,24 +96,15 @@ export async function runPhase(
   const busy0 = sender.busyMs;
   const fetch0 = follower.fetchMs + follower.receiptsMs;
   const sendStart = Date.now() + 50;
-  let maxLagMs = 0;
   const takeReleased = () => {
     const out = released.splice(0);
     sentAcks += out.length;
     return out;
   };
-  for (let slot = 0; slot < slots.length; slot++) {
-    const txsOfSlot = slots[slot];
-    const per = Math.ceil(txsOfSlot.length / CHUNKS_PER_SLOT);
-    for (let c = 0; c < CHUNKS_PER_SLOT; c++) {
-      const due = sendStart + slot * 1000 + (c * 1000) / CHUNKS_PER_SLOT;
-      const wait = due - Date.now();
-      if (wait > 0) await sleep(wait);
-      else maxLagMs = Math.max(maxLagMs, -wait);
-      follower.check();
-      await sender.send([...takeReleased(), ...txsOfSlot.slice(c * per, (c + 1) * per)]);
-    }
-  }
+  const maxLagMs = await sendPaced(slots, sendStart, async (chunk) => {
+    follower.check();
+    await sender.send([...takeReleased(), ...chunk]);
+  });
   const sendEnd = Date.now();
   const cpu = process.cpuUsage(cpu0);
   const node1 = nodeCpu();

@@ -1,19 +1,27 @@
 /**
  * Re-renders bench/results/tps-<name>.md and .svg from its JSON (after a change to the report's
  * layout or diagnosis): `node --require ts-node/register/transpile-only bench/tps/render.ts anvil`
- * (or `anvil-single80`).
+ * (or `anvil-single80`, or an orders run: `anvil-orders`).
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { chart, diagnose, markdown, readResult, targets } from "./report";
+import { ordersChart, ordersMarkdown, type OrdersBenchResult } from "./orders/report";
 import { writeResults } from "../lib/results";
 
 async function main(): Promise<void> {
   const node = process.argv[2] ?? "anvil";
   const base = path.join(__dirname, "..", "results", `tps-${node}`);
+  const text = await readFile(`${base}.json`, "utf8");
+  if ((JSON.parse(text) as { mode?: string }).mode === "orders") {
+    const orders = JSON.parse(text) as OrdersBenchResult;
+    await writeResults(base, orders, ordersMarkdown(orders), ordersChart(orders));
+    console.log(ordersMarkdown(orders));
+    return;
+  }
   // Older results (latency in milliseconds) are read too, and rewritten in the current shape.
-  const result = readResult(await readFile(`${base}.json`, "utf8"));
+  const result = readResult(text);
   const { mitigation, erc20 } = result;
   // Figures derived from others, recomputed: the offered rate is the planned one.
   const slots = Number(result.config.warmup) + Number(result.config.duration);

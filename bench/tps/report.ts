@@ -1,10 +1,10 @@
 /** Figures of a benchmark phase, and the JSON, markdown and SVG reports. */
 import os from "node:os";
 
-import { distribution, formatSeconds, grouped, round, type Distribution } from "../lib/stats";
+import { distribution, formatSeconds, grouped, mean, round, type Distribution } from "../lib/stats";
 import { msFieldsToSeconds } from "../lib/results";
 import { lineChart, type Series } from "../lib/svg";
-import type { TrackedTx, TxKind } from "./chain";
+import type { BlockRecord, TrackedTx, TxKind } from "./chain";
 import type { PhaseRun } from "./phase";
 import type { MitigationPlan } from "./workload";
 
@@ -68,16 +68,13 @@ function gasByKind(txs: readonly TrackedTx[]): Partial<Record<string, number>> {
   return out;
 }
 
-export function phaseFigures(run: PhaseRun, warmupMs: number, plan?: MitigationPlan): PhaseFigures {
-  const plannedSeconds = Math.max(1, run.plannedSeconds);
-  const { txs, blocks } = run;
-  const ok = txs.filter((tx) => tx.status === 1).length;
-  const reverted = txs.filter((tx) => tx.status === 0).length;
-  const refused = txs.filter((tx) => tx.sendError !== undefined).length;
-  const notMined = txs.filter((tx) => tx.block === undefined && tx.sendError === undefined).length;
-
-  // Sustained window: blocks seen after the warm-up and before sending stopped.
-  const inWindow = blocks.filter((b) => b.observedAt > run.sendStart + warmupMs && b.observedAt <= run.sendEnd + 250);
+/**
+ * The sustained window of a phase: the blocks seen after the warm-up (`from`, ms) and before
+ * sending stopped (`sendEnd`, ms, plus 250 ms), and the seconds they span by their timestamps
+ * (from the block before the first; by wall clock when the timestamps do not advance).
+ */
+export function sustainedWindow(blocks: readonly BlockRecord[], from: number, sendEnd: number) {
+  const inWindow = blocks.filter((b) => b.observedAt > from && b.observedAt <= sendEnd + 250);
   const before = blocks.filter((b) => b.number < (inWindow[0]?.number ?? 0)).at(-1);
   const first = inWindow[0];
   const last = inWindow.at(-1);
@@ -86,6 +83,24 @@ export function phaseFigures(run: PhaseRun, warmupMs: number, plan?: MitigationP
     seconds = before !== undefined ? last.timestamp - before.timestamp : last.timestamp - first.timestamp + 1;
     if (seconds <= 0) seconds = (last.observedAt - (before?.observedAt ?? first.observedAt - 1000)) / 1000;
   }
+  return { inWindow, first, last, seconds };
+}
+
+/** Seconds between consecutive blocks of the window, by their timestamps: mean and longest. */
+export function blockIntervals(blocks: readonly BlockRecord[]): { mean: number; max: number } {
+  const gaps = blocks.slice(1).map((b, i) => b.timestamp - blocks[i].timestamp);
+  return { mean: gaps.length === 0 ? Number.NaN : mean(gaps), max: gaps.length === 0 ? Number.NaN : Math.max(...gaps) };
+}
+
+export function phaseFigures(run: PhaseRun, warmupMs: number, plan?: MitigationPlan): PhaseFigures {
+  const plannedSeconds = Math.max(1, run.plannedSeconds);
+  const { txs, blocks } = run;
+  const ok = txs.filter((tx) => tx.status === 1).length;
+  const reverted = txs.filter((tx) => tx.status === 0).length;
+  const refused = txs.filter((tx) => tx.sendError !== undefined).length;
+  const notMined = txs.filter((tx) => tx.block === undefined && tx.sendError === undefined).length;
+
+  const { inWindow, first, last, seconds } = sustainedWindow(blocks, run.sendStart + warmupMs, run.sendEnd);
   const windowOk = inWindow.reduce((sum, b) => sum + b.ok, 0);
   const numbers = new Set(inWindow.map((b) => b.number));
 

@@ -48,6 +48,8 @@ export interface MarketDeployment {
   services: string[];
   /** The next nonce of every account. */
   nonces: number[];
+  /** Direct requests planned so far at each service (request ids count them from 1). */
+  requestCounts: number[];
 }
 
 /** Signs, sends and waits for a set of transactions that do not depend on each other's order across senders. */
@@ -184,5 +186,5 @@ export async function setUpMarket(
     }
   }
   await runPhase("2 (services, offerings, coverage, approvals)", phase2, signer, sender, follower);
-  return { token, registry, directory, services, nonces };
+  return { token, registry, directory, services, nonces, requestCounts: services.map(() => 0) };
 }

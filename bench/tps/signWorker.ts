@@ -7,19 +7,20 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SigningKey, Transaction } from "ethers";
 
-import type { SignJob, SignedTx } from "./signer";
+import type { SignContext, SignedTx, UnsignedTx } from "./signer";
+import { serveJobs } from "./workerPool";
 
-const port = parentPort;
-if (port === null) throw new Error("signWorker.ts must run in a worker thread");
+if (parentPort === null) throw new Error("signWorker.ts must run in a worker thread");
 const keys = (workerData as { keys: string[] }).keys.map((key) => new SigningKey(key));
 
-port.on("message", (job: SignJob) => {
-  const signed: SignedTx[] = job.txs.map((tx) => {
+serveJobs<UnsignedTx, SignedTx>(parentPort, (txs, context) => {
+  const { chainId, gasPrice } = context as SignContext;
+  return txs.map((tx) => {
     const transaction = Transaction.from({
       type: 0,
-      chainId: job.chainId,
+      chainId,
       nonce: tx.nonce,
-      gasPrice: job.gasPrice,
+      gasPrice,
       gasLimit: tx.gasLimit,
       to: tx.to,
       data: tx.data,
@@ -28,5 +29,4 @@ port.on("message", (job: SignJob) => {
     transaction.signature = keys[tx.key].sign(transaction.unsignedHash);
     return { raw: transaction.serialized, hash: transaction.hash! };
   });
-  port.postMessage({ id: job.id, signed });
 });

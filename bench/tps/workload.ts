@@ -96,7 +96,8 @@ export async function planMitigation(
   const nonces = market.nonces;
   const perSlot = requestsPerSlot(options, services.length);
   const price = priceOf(OFFERING.pricePerHour, options.duration);
-  const sequence = services.map(() => 0);
+  // Request ids count each service's requests from 1, across every plan of the run.
+  const sequence = market.requestCounts;
   const params = (v: number, p: number) => {
     const target = victimPrefix(v);
     const source = providerPrefix(p);
