@@ -28,21 +28,32 @@ interface RpcResponse {
 export class HttpJsonRpc implements JsonRpc {
   private nextId = 1;
 
-  constructor(readonly url: string) {}
+  /**
+   * `timeoutMs`: how long a call (or batch) may take before it fails. A node that accepts the
+   * connection but never answers would otherwise hold whoever waits on it (an order intake, a
+   * follower) for minutes.
+   */
+  constructor(
+    readonly url: string,
+    readonly timeoutMs = 15_000,
+  ) {}
 
   private async post(body: unknown): Promise<unknown> {
-    let response: Response;
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      response = await fetch(this.url, {
+      const response = await fetch(this.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
+        signal,
       });
+      if (!response.ok) throw new Error(`The node at ${this.url} answered HTTP ${response.status}.`);
+      return await response.json();
     } catch (error) {
+      if (signal.aborted) throw new Error(`The node at ${this.url} did not answer within ${this.timeoutMs / 1000} s.`);
+      if (error instanceof Error && error.message.startsWith("The node at")) throw error;
       throw new Error(`The node at ${this.url} did not answer (${(error as Error).message}).`);
     }
-    if (!response.ok) throw new Error(`The node at ${this.url} answered HTTP ${response.status}.`);
-    return response.json();
   }
 
   async request(method: string, params: unknown[]): Promise<unknown> {

@@ -1,0 +1,55 @@
+import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+
+import { closeServer, listen, readBody, sendJson } from "../src/net";
+import { HttpJsonRpc } from "../src/rpc";
+
+/** A node stand-in: answers JSON-RPC calls with their id, or holds them for ever when `mute`. */
+async function node(mute: boolean): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    if (mute) return;
+    readBody(request, 1 << 20, () => new Error("too large"))
+      .then((body) => {
+        const calls = JSON.parse(body) as { id: number }[] | { id: number };
+        const answer = (c: { id: number }) => ({ jsonrpc: "2.0", id: c.id, result: `0x${c.id.toString(16)}` });
+        sendJson(response, 200, Array.isArray(calls) ? calls.map(answer) : answer(calls));
+      })
+      .catch(() => response.destroy());
+  });
+  const port = await listen(server, 0, "127.0.0.1");
+  return { url: `http://127.0.0.1:${port}`, server };
+}
+
+describe("HttpJsonRpc", function () {
+  it("answers single calls and batches in order", async function () {
+    const { url, server } = await node(false);
+    try {
+      const rpc = new HttpJsonRpc(url);
+      expect(await rpc.request("eth_chainId", [])).to.equal("0x1");
+      const outcomes = await rpc.batch([
+        { method: "eth_blockNumber", params: [] },
+        { method: "eth_chainId", params: [] },
+      ]);
+      expect(outcomes).to.deep.equal([
+        { ok: true, result: "0x2" },
+        { ok: true, result: "0x3" },
+      ]);
+    } finally {
+      await closeServer(server, () => server.closeAllConnections());
+    }
+  });
+
+  it("fails in one sentence when the node takes the call and never answers, instead of waiting for ever", async function () {
+    const { url, server } = await node(true);
+    try {
+      const rpc = new HttpJsonRpc(url, 300);
+      const started = Date.now();
+      let message = "";
+      await rpc.batch([{ method: "eth_blockNumber", params: [] }]).catch((error: Error) => (message = error.message));
+      expect(message).to.equal(`The node at ${url} did not answer within 0.3 s.`);
+      expect(Date.now() - started).to.be.lessThan(5_000);
+    } finally {
+      await closeServer(server, () => server.closeAllConnections());
+    }
+  });
+});
