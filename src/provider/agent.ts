@@ -536,24 +536,16 @@ export class ProviderAgent {
     const desired = this.desiredRules();
     const actual = new Map((await this.backend.list()).map((r) => [matchKey(r), r]));
     const ours = this.store.knownMatches();
-    for (const [key, rule] of desired) {
-      const current = actual.get(key);
-      if (current && sameAction(current.action, rule.action)) continue;
-      this.store.setRuleStateByMatch(rule, "installing", true);
-      await this.backend.install(rule);
-      this.store.setRuleStateByMatch(rule, "installed", true);
-      this.store.journal("installed", describeRule(rule));
-      this.progress(`install ${ruleText(rule)}`);
-    }
-    for (const [key, rule] of actual) {
-      // Only rules this agent installed are its to remove; others belong to the operator.
-      if (desired.has(key) || !ours.has(key)) continue;
-      this.store.setRuleStateByMatch(rule, "removing", false);
-      await this.backend.remove(rule);
-      this.store.setRuleStateByMatch(rule, "removed", false);
-      this.store.journal("removed", `${rule.family} ${rule.source} → ${rule.destination}`);
-      this.progress(`remove  ${ruleText(rule)}`);
-    }
+    const toInstall = [...desired]
+      .filter(([key, rule]) => {
+        const current = actual.get(key);
+        return !(current && sameAction(current.action, rule.action));
+      })
+      .map(([, rule]) => rule);
+    // Only rules this agent installed are its to remove; others belong to the operator.
+    const toRemove = [...actual].filter(([key]) => !desired.has(key) && ours.has(key)).map(([, rule]) => rule);
+    await this.enforce(toInstall, "install", true);
+    await this.enforce(toRemove, "remove", false);
     this.store.atomically(() => {
       for (const rule of this.store.rules()) {
         const state = rule.wanted ? "installed" : "removed";
@@ -565,6 +557,40 @@ export class ProviderAgent {
     });
     this.backendDirty = false;
     this.lastSync = Date.now();
+  }
+
+  /**
+   * Installs (or removes) rules in the back end: the intent for all of them in one transaction
+   * before the first command, what was done in one transaction after the last (or after a
+   * failure). A crash in between leaves intents whose outcome the next sync reads from the back
+   * end itself, so no command is repeated; and a thousand rules cost two commits, not three
+   * thousand.
+   */
+  private async enforce(rules: FlowRule[], command: "install" | "remove", wanted: boolean): Promise<void> {
+    if (rules.length === 0) return;
+    const store = this.store;
+    store.atomically(() => {
+      for (const rule of rules)
+        store.setRuleStateByMatch(rule, command === "install" ? "installing" : "removing", wanted);
+    });
+    const done: FlowRule[] = [];
+    try {
+      for (const rule of rules) {
+        await (command === "install" ? this.backend.install(rule) : this.backend.remove(rule));
+        done.push(rule);
+        this.progress(`${command === "install" ? "install" : "remove "} ${ruleText(rule)}`);
+      }
+    } finally {
+      store.atomically(() => {
+        for (const rule of done) {
+          store.setRuleStateByMatch(rule, command === "install" ? "installed" : "removed", wanted);
+          store.journal(
+            command === "install" ? "installed" : "removed",
+            command === "install" ? describeRule(rule) : `${rule.family} ${rule.source} → ${rule.destination}`,
+          );
+        }
+      });
+    }
   }
 
   // ---- answering on chain ----
