@@ -3,6 +3,7 @@
  * FastNetMon, the DOTS gateway).
  */
 import { createSocket } from "node:dgram";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type AddressInfo, type Server } from "node:net";
 
 /** A TCP port on 127.0.0.1 that nobody listens on right now. */
@@ -47,4 +48,33 @@ export function freeUdpPort(): Promise<number> {
       socket.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The body of an HTTP request as text, refused with `tooLarge()` (and the request destroyed) once
+ * it passes `maxBytes`: a local server must not buffer whatever a client sends.
+ */
+export function readBody(request: IncomingMessage, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(tooLarge());
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+/** Answers an HTTP request with `body` as JSON. */
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  response.end(text);
 }

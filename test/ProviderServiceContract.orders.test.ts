@@ -12,6 +12,7 @@ import { Signature } from "ethers";
 import { parsePrefix } from "../src/prefix";
 import {
   ORDER_SKIP_REASONS,
+  OrderSkipReason as Skip,
   hashOrder,
   orderRequestId,
   recoverOrderSigner,
@@ -24,24 +25,6 @@ import type { OrderWallet, ProviderServiceContract } from "../typechain-types";
 import { invariantsAfterEach } from "./helpers/invariants";
 import { ASN, DEFAULT_SOURCES, PREFIX, RequestStatus, deployMarket, ipPrefix } from "./helpers/marketFixtures";
 import type { Market } from "./helpers/marketFixtures";
-
-/** `IProviderServiceContract.OrderSkipReason`. */
-enum Skip {
-  WrongService,
-  Expired,
-  RequesterIsProvider,
-  BadSignature,
-  AlreadySettled,
-  Cancelled,
-  UnknownOffering,
-  OfferingInactive,
-  InvalidDuration,
-  PriceAboveMaximum,
-  InvalidPrefix,
-  InactiveRequester,
-  NotWhollyHeld,
-  PaymentFailed,
-}
 
 const HOUR = 3600;
 let salt = 1n;

@@ -35,7 +35,25 @@ export const ORDER_TYPES = {
   ],
 };
 
-/** Why `settleOrders` skipped an order (`IProviderServiceContract.OrderSkipReason`), as a sentence. */
+/** `IProviderServiceContract.OrderSkipReason`: why `settleOrders` skipped an order. */
+export enum OrderSkipReason {
+  WrongService,
+  Expired,
+  RequesterIsProvider,
+  BadSignature,
+  AlreadySettled,
+  Cancelled,
+  UnknownOffering,
+  OfferingInactive,
+  InvalidDuration,
+  PriceAboveMaximum,
+  InvalidPrefix,
+  InactiveRequester,
+  NotWhollyHeld,
+  PaymentFailed,
+}
+
+/** Each `OrderSkipReason` as the end of a sentence ("skipped: it expired"). */
 export const ORDER_SKIP_REASONS = [
   "it names another service",
   "it expired",

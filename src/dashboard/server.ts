@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
+import { readBody } from "../net";
 import { CONFIG_PATH, RPC_PATH, type DashboardConfig } from "./config";
 
 /** Forwards a JSON-RPC request body (one call or a batch) and returns the node's reply body. */
@@ -100,22 +101,6 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`A JSON-RPC request of more than ${MAX_BODY_BYTES} bytes is refused.`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 /** The calls of a request body (one or a batch), or null when it is not JSON. */
 function callsOf(body: string): { calls: RpcCall[]; batch: boolean } | null {
   try {
@@ -160,7 +145,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const json = (response: ServerResponse, body: string) => send(response, 200, "application/json", body);
 
   const serveRpc = async (incoming: IncomingMessage, response: ServerResponse) => {
-    const body = await readBody(incoming);
+    const body = await readBody(
+      incoming,
+      MAX_BODY_BYTES,
+      () => new Error(`A JSON-RPC request of more than ${MAX_BODY_BYTES} bytes is refused.`),
+    );
     const request = callsOf(body);
     if (request === null) return json(response, JSON.stringify(rpcError(null, -32700, "The request is not JSON.")));
     const refused = refusal(request);

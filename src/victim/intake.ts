@@ -9,6 +9,7 @@ import { existsSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 import { toOperatorError } from "../errors";
+import { readBody, sendJson } from "../net";
 import type { NotificationAnswer } from "./daemon";
 import { NotificationError, parseNotification, type DetectorNotification } from "./notification";
 
@@ -46,30 +47,6 @@ export function parseIntakeAddress(text: string): IntakeAddress {
   return { host: match[1] ?? match[2], port };
 }
 
-function reply(response: ServerResponse, status: number, body: NotificationAnswer | { ok: true }): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new NotificationError(`The notification is larger than ${MAX_BODY} bytes.`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 /** Reads `{"args": [...], "details": "..."}` into a notification; one sentence when it is not one. */
 export function parseNotificationBody(text: string): DetectorNotification {
   let body: unknown;
@@ -93,32 +70,41 @@ export function parseNotificationBody(text: string): DetectorNotification {
 export async function startIntake(options: IntakeOptions): Promise<Intake> {
   const progress = options.onProgress ?? (() => undefined);
   const serve = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    if (request.method === "GET" && request.url === "/health") return reply(response, 200, { ok: true });
+    if (request.method === "GET" && request.url === "/health") return sendJson(response, 200, { ok: true });
     if (request.url !== "/notify") {
-      return reply(response, 404, { accepted: false, message: `There is nothing at ${request.url}: post to /notify.` });
+      return sendJson(response, 404, {
+        accepted: false,
+        message: `There is nothing at ${request.url}: post to /notify.`,
+      });
     }
     if (request.method !== "POST") {
-      return reply(response, 405, { accepted: false, message: "Notifications are posted (POST /notify)." });
+      return sendJson(response, 405, { accepted: false, message: "Notifications are posted (POST /notify)." });
     }
     let notification: DetectorNotification;
     try {
-      notification = parseNotificationBody(await readBody(request));
+      notification = parseNotificationBody(
+        await readBody(
+          request,
+          MAX_BODY,
+          () => new NotificationError(`The notification is larger than ${MAX_BODY} bytes.`),
+        ),
+      );
     } catch (error) {
       const message = error instanceof NotificationError ? error.message : toOperatorError(error).message;
       progress(`malformed notification: ${message}`);
-      return reply(response, 400, { accepted: false, message });
+      return sendJson(response, 400, { accepted: false, message });
     }
     const answer = await options.handle(notification);
     progress(
       `${notification.action} ${notification.target}: ${answer.accepted ? "taken" : "refused"}: ${answer.message}`,
     );
-    reply(response, answer.accepted ? 200 : 422, answer);
+    sendJson(response, answer.accepted ? 200 : 422, answer);
   };
   const server: Server = createServer((request, response) => {
     serve(request, response).catch((error: unknown) => {
       const message = toOperatorError(error).message;
       progress(`error answering a notification: ${message}`);
-      if (!response.headersSent) reply(response, 500, { accepted: false, message });
+      if (!response.headersSent) sendJson(response, 500, { accepted: false, message });
       else response.destroy();
     });
   });
