@@ -58,14 +58,12 @@ const listen = parsedBy("host:port, such as 127.0.0.1:9750", (value) => parseLis
 
 const url = z.url({ error: expected("a URL, such as http://127.0.0.1:8545") });
 
-/** Where the agent reaches the chain and which account it acts as. */
+/**
+ * Which account the agent acts as, on the network `--network` names (hardhat.config.ts: the node's
+ * URL and key come from the environment there, never from this file).
+ */
 const CHAIN = z.strictObject(
   {
-    /**
-     * The node; without it, the Hardhat network given by --network (and its accounts). With it,
-     * the agent connects there and signs with the key in `keyFile`.
-     */
-    rpcUrl: url.optional(),
     /** Checked against the node's at start, when given. */
     chainId: whole("a chain id", 1).optional(),
     /** An account index of the network's accounts ("0"), or an address (as --from). */
@@ -76,8 +74,6 @@ const CHAIN = z.strictObject(
         error: (issue) => `must be an account index such as "2", or an address, not ${given(issue.input)}`,
       })
       .default("0"),
-    /** A file holding the private key (mode 0600), read at start; with rpcUrl. */
-    keyFile: text("a file path").optional(),
     /** The deployment folder (deployed_addresses.json), as $MARKET_DEPLOYMENT_DIR. */
     deployment: text("a folder path").optional(),
   },
@@ -127,9 +123,7 @@ const PROVIDER_POLICY = z
         { error: expected('an object of offering id to capacity, such as {"0": 5}') },
       )
       .optional(),
-    denyRequesters: z
-      .array(address("an address"), { error: expected("a list of addresses") })
-      .default([]),
+    denyRequesters: z.array(address("an address"), { error: expected("a list of addresses") }).default([]),
   })
   .default({ rateLimitBytesPerSecond: 125_000_000, minAckMarginSeconds: 2, denyRequesters: [] });
 
@@ -167,7 +161,7 @@ const VICTIM = z.strictObject(
     pollMs: whole("a number of milliseconds", 10).default(1000),
     followMs: whole("a number of milliseconds", 10).default(250),
     /** The spending policy: a file path, or the policy itself. Required. */
-    policy: z.unknown(),
+    policy: z.unknown().optional(),
     metrics: METRICS,
     log: LOG,
   },
@@ -298,6 +292,24 @@ function sentences(issues: readonly z.core.$ZodIssue[], origin: string, fromFlag
   });
 }
 
+/**
+ * The flags an operator gave: a task's parameters with its defaults removed (Hardhat fills them
+ * in), so that a default does not override the file. A flag given with its default value is
+ * therefore the file's to decide; the file's absence leaves the default anyway.
+ */
+export function explicitFlags(
+  args: Readonly<Record<string, unknown>>,
+  defaults: Readonly<Record<string, string | boolean | undefined>>,
+  specs: Record<string, FlagSpec>,
+): Flags {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const name of Object.keys(specs)) {
+    const value = args[name];
+    if ((typeof value === "string" || typeof value === "boolean") && value !== defaults[name]) flags[name] = value;
+  }
+  return flags;
+}
+
 /** Reads a JSON configuration file; one sentence when it cannot be read or is not JSON. */
 export function readConfigFile(file: string): unknown {
   let content: string;
@@ -332,6 +344,7 @@ export function parseVictimConfig(
   flags: Flags = {},
   origin = "The configuration",
   baseDir = process.cwd(),
+  fromFile = true,
 ): VictimConfig {
   const { merged, fromFlags } = applyFlags(value ?? {}, flags, VICTIM_FLAGS);
   const result = VICTIM.safeParse(merged);
@@ -341,7 +354,9 @@ export function parseVictimConfig(
   const raw = isObject(merged) ? merged.policy : undefined;
   try {
     if (raw === undefined) {
-      throw new OperatorError(`${origin}: "policy" is missing: give the spending policy, or its file (--policy).`);
+      throw new OperatorError(
+        fromFile ? `${origin}: "policy" is missing: give the spending policy, or its file.` : "--policy is required.",
+      );
     } else if (typeof raw === "string") {
       policyFile = path.resolve(baseDir, raw);
       policy = readSpendingPolicy(policyFile);
@@ -374,7 +389,7 @@ export class ConfigSource<C extends { policy: unknown }> {
   private constructor(
     private readonly file: string | undefined,
     private readonly flags: Flags,
-    private readonly parse: (value: unknown, flags: Flags, origin: string, baseDir: string) => C,
+    private readonly parse: (value: unknown, flags: Flags, origin: string, baseDir: string, fromFile: boolean) => C,
   ) {}
 
   static provider(file: string | undefined, flags: Flags): ConfigSource<ProviderConfig> {
@@ -387,8 +402,8 @@ export class ConfigSource<C extends { policy: unknown }> {
 
   /** Reads and validates everything; throws one OperatorError with every mistake. */
   load(): C {
-    if (this.file === undefined) return this.parse({}, this.flags, "The flags", process.cwd());
-    return this.parse(readConfigFile(this.file), this.flags, this.file, path.dirname(path.resolve(this.file)));
+    if (this.file === undefined) return this.parse({}, this.flags, "The flags", process.cwd(), false);
+    return this.parse(readConfigFile(this.file), this.flags, this.file, path.dirname(path.resolve(this.file)), true);
   }
 
   /**

@@ -109,7 +109,9 @@ export function loopCheck(lastActivityMs: () => number | null, maxSilenceMs: num
       const silence = now() - last;
       if (silence > maxSilenceMs) {
         return Promise.reject(
-          new Error(`The agent's loop has not run for ${Math.round(silence / 1000)} s (at most ${maxSilenceMs / 1000} s).`),
+          new Error(
+            `The agent's loop has not run for ${Math.round(silence / 1000)} s (at most ${maxSilenceMs / 1000} s).`,
+          ),
         );
       }
       return Promise.resolve(`last pass ${Math.round(silence / 1000)} s ago`);

@@ -10,6 +10,7 @@ import pretty from "pino-pretty";
 
 import { toOperatorError } from "../errors";
 import { formatRequestId } from "../format";
+import { formatPrefix, parsePrefix } from "../prefix";
 
 export type { Logger } from "pino";
 
@@ -118,8 +119,24 @@ export function logError(
 export function progressToLog(logger: Logger, event = "progress"): (line: string) => void {
   return (line: string) => {
     const request = /#\d+/.exec(line)?.[0];
-    const fields = request === undefined ? { event } : { event, request };
+    const target = targetOf(line);
+    const fields = {
+      event,
+      ...(request === undefined ? {} : { request }),
+      ...(target === undefined ? {} : { target }),
+    };
     if (line.startsWith("error: ")) logger.warn(fields, line.slice(7));
     else logger.info(fields, line);
   };
+}
+
+/** The first prefix a line names ("203.0.113.7/32"), canonical: the `target` of its event. */
+export function targetOf(line: string): string | undefined {
+  const match = /(?:^|\s)([0-9a-fA-F.:]*[.:][0-9a-fA-F.:]*\/\d{1,3})(?=[:\s,)]|$)/.exec(line);
+  if (!match) return undefined;
+  try {
+    return formatPrefix(parsePrefix(match[1]));
+  } catch {
+    return undefined;
+  }
 }

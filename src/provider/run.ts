@@ -4,10 +4,30 @@ import type { Provider } from "ethers";
 import { createBackend, type BackendSettings } from "../backends";
 import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
-import { terminationSignal } from "../pause";
+import { countingProgress, observeProviderStore, startOpsEndpoint, WatchedSource } from "../ops/agents";
+import { MeteredBackend } from "../ops/instrument";
+import type { Logger } from "../ops/log";
+import { providerMetrics, type ProviderMetrics } from "../ops/metrics";
+import { handleSignals, stopWithin } from "../ops/signals";
 import type { PolicyOptions } from "./policy";
 import { ProviderAgent, type AgentCounts } from "./agent";
+import { nodeSource } from "./source";
 import { AgentStore } from "./store";
+
+/** Metrics, health endpoints and logs of the running process (docs/operations.md). */
+export interface ProviderOpsSettings {
+  logger: Logger;
+  /** host:port of /metrics, /healthz and /livez; none when absent. */
+  metricsListen?: string;
+  /** /healthz is unready past this many blocks behind the head. */
+  maxLagBlocks: number;
+  /** The metrics to fill (the RPC provider may already count into them); new ones by default. */
+  metrics?: ProviderMetrics;
+  /** Reads the policy again (SIGHUP); throws one sentence, changing nothing, on a mistake. */
+  reloadPolicy?: () => Partial<PolicyOptions>;
+  /** Longest graceful stop after SIGTERM before the process exits anyway, ms. */
+  stopDeadlineMs?: number;
+}
 
 export interface ProviderProcessSettings {
   market: MarketClient;
@@ -23,17 +43,23 @@ export interface ProviderProcessSettings {
   policy?: Partial<PolicyOptions>;
   statusReports: boolean;
   onProgress: (line: string) => void;
+  ops?: ProviderOpsSettings;
 }
 
 /** Starts the agent, waits for a termination signal, stops it cleanly and returns its counts. */
 export async function runProviderProcess(settings: ProviderProcessSettings): Promise<AgentCounts> {
   const service = settings.service ?? (await settings.market.myService());
-  const backend = createBackend(settings.backend);
+  const metrics = settings.ops?.metrics ?? providerMetrics({ labels: { service } });
+  const backend = new MeteredBackend(createBackend(settings.backend), metrics.own);
   const store = new AgentStore(settings.db);
+  const source = new WatchedSource(nodeSource(settings.provider), metrics.common);
+  observeProviderStore(metrics, store, source);
+  const onProgress = countingProgress(metrics.common, settings.onProgress);
   const agent = new ProviderAgent({
     market: settings.market,
     registry: settings.registry,
     provider: settings.provider,
+    source,
     service,
     store,
     backend,
@@ -42,19 +68,49 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     startBlock: settings.startBlock,
     policy: settings.policy,
     statusReports: settings.statusReports,
-    onProgress: settings.onProgress,
+    onProgress,
   });
   settings.onProgress(
     `provider agent for ${service}: back end ${backend.name}, store ${settings.db}, ` +
       `${settings.confirmations} confirmation(s), cursor ${store.cursor() ?? "none"}`,
   );
-  const signalled = terminationSignal();
-  agent.start();
-  const signal = await signalled;
-  settings.onProgress(`${signal}: stopping`);
-  await agent.stop();
-  const counts = agent.counts();
-  store.close();
-  await backend.close();
-  return counts;
+  const signals = handleSignals({
+    reload: () => {
+      const reload = settings.ops?.reloadPolicy;
+      if (!reload) throw new Error("The agent was started without a configuration file: there is nothing to reload.");
+      agent.setPolicy(reload());
+    },
+    onReload: ({ ok, message }) => {
+      metrics.common.configReloads.inc({ outcome: ok ? "ok" : "failed" });
+      settings.onProgress(`${ok ? "" : "error: "}SIGHUP: ${message}`);
+    },
+  });
+  const endpoint = settings.ops
+    ? await startOpsEndpoint({
+        listen: settings.ops.metricsListen,
+        metrics,
+        provider: settings.provider,
+        position: () => store.cursor() ?? null,
+        maxLagBlocks: settings.ops.maxLagBlocks,
+        backend,
+        lastActivity: () => source.lastAsked,
+        maxSilenceMs: Math.max(60_000, 20 * settings.pollMs),
+        logger: settings.ops.logger,
+      })
+    : undefined;
+  try {
+    agent.start();
+    const signal = await signals.stopped;
+    settings.onProgress(`${signal}: finishing what is in flight, then stopping (cursor ${store.cursor() ?? "none"})`);
+    // The cursor and every intent are committed as the agent goes: stopping ends the pass in flight.
+    await stopWithin(() => agent.stop(), settings.ops?.stopDeadlineMs ?? 30_000);
+    settings.onProgress(`stopped at cursor ${store.cursor() ?? "none"}`);
+    return agent.counts();
+  } finally {
+    signals.dispose();
+    await agent.stop();
+    await endpoint?.close();
+    store.close();
+    await backend.close();
+  }
 }
