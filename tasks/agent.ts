@@ -22,7 +22,9 @@ import {
   type ProviderPolicyConfig,
 } from "../src/ops/config";
 import type { PolicyOptions } from "../src/provider/policy";
+import { meterInPlace } from "../src/ops/instrument";
 import { createLogger, progressToLog } from "../src/ops/log";
+import { providerMetrics, victimMetrics } from "../src/ops/metrics";
 import { DEPLOYMENT_DIR_ENV } from "../src/deployment";
 import { OperatorError } from "../src/errors";
 import { chooseSigner, operatorAction, operatorTask, type CommonArgs } from "./lib";
@@ -148,6 +150,8 @@ providerTask
         destination: config.log.file ?? (commandsOnStdout ? 2 : 1),
       });
       const progress = progressToLog(logger);
+      const metrics = providerMetrics();
+      meterInPlace(hre.network.provider, metrics.common);
       const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runProviderProcess({
         market,
@@ -171,6 +175,7 @@ providerTask
         onProgress: progress,
         ops: {
           logger,
+          metrics,
           metricsListen: config.metrics.listen,
           maxLagBlocks: config.metrics.maxLagBlocks,
           reloadPolicy: args.configFile === undefined ? undefined : () => providerPolicy(source.load().policy),
@@ -256,6 +261,8 @@ victimDaemonTask
         destination: config.log.file ?? 1,
       });
       const progress = progressToLog(logger);
+      const metrics = victimMetrics();
+      meterInPlace(hre.network.provider, metrics.common);
       const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runVictimDaemon({
         market,
@@ -269,6 +276,7 @@ victimDaemonTask
         onProgress: progress,
         ops: {
           logger,
+          metrics,
           metricsListen: config.metrics.listen,
           maxLagBlocks: config.metrics.maxLagBlocks,
           reloadPolicy: () => source.load().policy,

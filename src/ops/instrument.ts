@@ -57,6 +57,34 @@ export function meteredEip1193<P extends Eip1193>(provider: P, metrics: RpcMetri
   });
 }
 
+/**
+ * Counts the calls of Hardhat's network provider in place (the agent's ethers provider already
+ * holds it and calls its `send`; other code calls `request`): both are replaced by counting ones.
+ */
+export function meterInPlace(
+  provider: Eip1193 & { send?: (method: string, params?: unknown[]) => Promise<unknown> },
+  metrics: RpcMetrics,
+): void {
+  const counted =
+    <A extends unknown[], R>(method: (...args: A) => string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const name = method(...args);
+      metrics.rpcRequests.inc({ method: name });
+      try {
+        return await call(...args);
+      } catch (error) {
+        metrics.rpcErrors.inc({ method: name });
+        throw error;
+      }
+    };
+  const request = provider.request.bind(provider);
+  provider.request = counted((args: { method: string; params?: unknown[] | object }) => args.method, request);
+  if (provider.send) {
+    const send = provider.send.bind(provider);
+    provider.send = counted((method: string) => method, send);
+  }
+}
+
 /** A back end that counts what it does; the agent uses it exactly as the back end it wraps. */
 export class MeteredBackend implements MitigationBackend {
   constructor(

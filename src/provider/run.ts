@@ -6,7 +6,7 @@ import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
 import { countingProgress, observeProviderStore, startOpsEndpoint, WatchedSource } from "../ops/agents";
 import { MeteredBackend } from "../ops/instrument";
-import type { Logger } from "../ops/log";
+import { progressToLog, type Logger } from "../ops/log";
 import { providerMetrics, type ProviderMetrics } from "../ops/metrics";
 import { handleSignals, stopWithin } from "../ops/signals";
 import type { PolicyOptions } from "./policy";
@@ -54,7 +54,9 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
   const store = new AgentStore(settings.db);
   const source = new WatchedSource(nodeSource(settings.provider), metrics.common);
   observeProviderStore(metrics, store, source);
-  const onProgress = countingProgress(metrics.common, settings.onProgress);
+  // With a logger, every event carries the service.
+  const log = settings.ops ? progressToLog(settings.ops.logger.child({ service })) : settings.onProgress;
+  const onProgress = countingProgress(metrics.common, log);
   const agent = new ProviderAgent({
     market: settings.market,
     registry: settings.registry,
@@ -70,7 +72,7 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     statusReports: settings.statusReports,
     onProgress,
   });
-  settings.onProgress(
+  log(
     `provider agent for ${service}: back end ${backend.name}, store ${settings.db}, ` +
       `${settings.confirmations} confirmation(s), cursor ${store.cursor() ?? "none"}`,
   );
@@ -82,7 +84,7 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     },
     onReload: ({ ok, message }) => {
       metrics.common.configReloads.inc({ outcome: ok ? "ok" : "failed" });
-      settings.onProgress(`${ok ? "" : "error: "}SIGHUP: ${message}`);
+      log(`${ok ? "" : "error: "}SIGHUP: ${message}`);
     },
   });
   const endpoint = settings.ops
@@ -101,10 +103,10 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
   try {
     agent.start();
     const signal = await signals.stopped;
-    settings.onProgress(`${signal}: finishing what is in flight, then stopping (cursor ${store.cursor() ?? "none"})`);
+    log(`${signal}: finishing what is in flight, then stopping (cursor ${store.cursor() ?? "none"})`);
     // The cursor and every intent are committed as the agent goes: stopping ends the pass in flight.
     await stopWithin(() => agent.stop(), settings.ops?.stopDeadlineMs ?? 30_000);
-    settings.onProgress(`stopped at cursor ${store.cursor() ?? "none"}`);
+    log(`stopped at cursor ${store.cursor() ?? "none"}`);
     return agent.counts();
   } finally {
     signals.dispose();
