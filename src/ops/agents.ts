@@ -14,6 +14,7 @@ import { REFUNDED_STATES, type VictimStore } from "../victim/store";
 import { backendCheck, loopCheck, syncCheck, type Check } from "./health";
 import type { Logger } from "./log";
 import {
+  ACK_SKIP_REASON_LABELS,
   REJECT_REASON_LABELS,
   reasonLabel,
   tokens,
@@ -79,6 +80,14 @@ export function countingProgress(metrics: CommonMetrics, next: (line: string) =>
 /** Journal events that close a request without an acknowledgement of this agent. */
 const CLOSED_UNACKNOWLEDGED = new Set(["rejected", "lapsed", "rejecting"]);
 
+/** The label of an acknowledgement the contract skipped, from the journal's words (src/provider/agent.ts). */
+function skipReason(detail: string): string {
+  if (detail.includes("does not exist")) return ACK_SKIP_REASON_LABELS[0];
+  if (detail.includes("no longer pending")) return ACK_SKIP_REASON_LABELS[1];
+  if (detail.includes("deadline passed")) return ACK_SKIP_REASON_LABELS[2];
+  return "unknown";
+}
+
 /**
  * The provider agent's counters and gauges from its store, before every scrape: requests seen,
  * acknowledged, rejected by reason, ended, running; the cursor and its lag behind the head; tokens
@@ -123,6 +132,7 @@ export function observeProviderStore(metrics: ProviderMetrics, store: AgentStore
           if (at !== undefined) own.ackLatency.observe(Math.max(0, entry.at - at) / 1000);
           receivedAt.delete(entry.requestId);
         } else if (CLOSED_UNACKNOWLEDGED.has(entry.event)) receivedAt.delete(entry.requestId);
+        else if (entry.event === "skipped") own.acknowledgementsSkipped.inc({ reason: skipReason(entry.detail) });
       }
     }
   });
@@ -188,6 +198,7 @@ export function victimProgress(
   const counting = countingProgress(metrics.common, next);
   return (line: string) => {
     if (line.includes("the spending policy refuses")) metrics.own.policyRefusals.inc();
+    if (/: renewing for \d+ source/.test(line)) metrics.own.renewals.inc();
     counting(line);
     afterLine();
   };

@@ -48,7 +48,9 @@ export class AgentProcess {
   /** Waits for `text` in the output since the last start; fails at once if the agent exits. */
   async waitFor(text: string | RegExp, ms = 60_000): Promise<void> {
     const seen = () => (typeof text === "string" ? this.output.includes(text) : text.test(this.output));
-    await until(() => seen() || !this.running, ms, `${String(text)} from the agent`, 50);
+    await until(() => seen() || !this.running, ms, `${String(text)} from ${this.task}`, 50).catch((error: Error) => {
+      throw new Error(`${error.message}; its output: ${this.output.slice(-2000)}`);
+    });
     if (!seen()) throw new Error(`the agent exited before ${String(text)}: ${this.output.slice(-4000)}`);
   }
 
