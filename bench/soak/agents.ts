@@ -264,11 +264,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     };
     const pending: Promise<unknown>[] = [];
     const runAttack = async (attack: Attack) => {
+      // A daemon that is restarting gets the ban when it is back (the detector's wrapper retries).
       attack.banned = await notify(
         attack.victim,
         [attack.target, "incoming", "80000", "ban"],
         attack.sources.join("\n"),
-        attack.endsAt,
+        Date.now() + 180_000,
       );
       await sleep(Math.max(0, attack.endsAt - Date.now()));
       await notify(attack.victim, [attack.target, "incoming", "0", "unban"], "", Date.now() + 120_000);
