@@ -19,6 +19,7 @@ import {
   explicitFlags,
   PROVIDER_FLAGS,
   VICTIM_FLAGS,
+  type ProviderConfig,
   type ProviderPolicyConfig,
 } from "../src/ops/config";
 import type { PolicyOptions } from "../src/provider/policy";
@@ -103,6 +104,28 @@ const OPS_PARAMS = [
   ["logFormat", "json, pretty, or auto (default: pretty on a terminal)"],
 ] as const;
 
+/**
+ * A long-running agent's logger (its progress lines become JSON events), and its metrics, which
+ * count every call to the node.
+ */
+function agentOps<M extends { common: Parameters<typeof meterInPlace>[1] }>(
+  hre: HardhatRuntimeEnvironment,
+  agent: "provider" | "victim",
+  config: { log: ProviderConfig["log"]; metrics: ProviderConfig["metrics"] },
+  metrics: M,
+  stdio: 1 | 2,
+) {
+  const logger = createLogger({
+    agent,
+    level: config.log.level,
+    format: config.log.format,
+    destination: config.log.file ?? stdio,
+  });
+  meterInPlace(hre.network.provider, metrics.common);
+  const ops = { logger, metrics, metricsListen: config.metrics.listen, maxLagBlocks: config.metrics.maxLagBlocks };
+  return { progress: progressToLog(logger), ops };
+}
+
 /** The provider task's defaults: a flag left at its default does not override the file. */
 const PROVIDER_DEFAULTS = {
   from: "0",
@@ -143,15 +166,7 @@ providerTask
       const config = source.load();
       // ExaBGP reads its API commands from the agent's standard output: keep it for them alone.
       const commandsOnStdout = config.backend.name === "exabgp" && config.backend.output === "-";
-      const logger = createLogger({
-        agent: "provider",
-        level: config.log.level,
-        format: config.log.format,
-        destination: config.log.file ?? (commandsOnStdout ? 2 : 1),
-      });
-      const progress = progressToLog(logger);
-      const metrics = providerMetrics();
-      meterInPlace(hre.network.provider, metrics.common);
+      const { progress, ops } = agentOps(hre, "provider", config, providerMetrics(), commandsOnStdout ? 2 : 1);
       const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runProviderProcess({
         market,
@@ -174,10 +189,7 @@ providerTask
         statusReports: config.statusReports,
         onProgress: progress,
         ops: {
-          logger,
-          metrics,
-          metricsListen: config.metrics.listen,
-          maxLagBlocks: config.metrics.maxLagBlocks,
+          ...ops,
           reloadPolicy: args.configFile === undefined ? undefined : () => providerPolicy(source.load().policy),
         },
       });
@@ -254,15 +266,7 @@ victimDaemonTask
       const flags = { ...explicitFlags({ ...args }, VICTIM_DEFAULTS, VICTIM_FLAGS), dryRun: args.dryRun };
       const source = ConfigSource.victim(args.configFile, flags);
       const config = source.load();
-      const logger = createLogger({
-        agent: "victim",
-        level: config.log.level,
-        format: config.log.format,
-        destination: config.log.file ?? 1,
-      });
-      const progress = progressToLog(logger);
-      const metrics = victimMetrics();
-      meterInPlace(hre.network.provider, metrics.common);
+      const { progress, ops } = agentOps(hre, "victim", config, victimMetrics(), 1);
       const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runVictimDaemon({
         market,
@@ -274,13 +278,7 @@ victimDaemonTask
         pollMs: config.pollMs,
         followMs: config.followMs,
         onProgress: progress,
-        ops: {
-          logger,
-          metrics,
-          metricsListen: config.metrics.listen,
-          maxLagBlocks: config.metrics.maxLagBlocks,
-          reloadPolicy: () => source.load().policy,
-        },
+        ops: { ...ops, reloadPolicy: () => source.load().policy },
       });
       const text = Object.entries(counts)
         .map(([state, n]) => `${n} ${state}`)
