@@ -100,6 +100,8 @@ interface Agent {
   rss: [number, number][];
   lives: [number, number][][];
   last?: Samples;
+  /** Starting: not killed again until it is up. */
+  starting: boolean;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -156,6 +158,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         exabgp,
         rss: [],
         lives: [],
+        starting: false,
       });
     }
     for (const { key } of VICTIMS) {
@@ -189,13 +192,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         intake: `http://127.0.0.1:${intake}`,
         rss: [],
         lives: [],
+        starting: false,
       });
     }
     const start = async (agent: Agent) => {
       if (agent.rss.length > 0) agent.lives.push(agent.rss);
       agent.rss = [];
+      agent.starting = true;
       agent.process.start();
-      await agent.process.waitFor("Metrics, /healthz and /livez at", 300_000);
+      try {
+        await agent.process.waitFor("Metrics, /healthz and /livez at", 300_000);
+      } finally {
+        agent.starting = false;
+      }
     };
     // Two at a time: Hardhat's start-up is heavy on a loaded machine.
     for (let i = 0; i < agents.length; i += 2) await Promise.all(agents.slice(i, i + 2).map(start));
@@ -292,13 +301,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         nextAttack = now + (-Math.log(1 - random()) * 60_000) / options.attacksPerMinute;
       }
       if (now >= nextKill) {
-        const candidates = agents.filter((a) => !SENTINELS.has(a.name) && a.process.running);
+        const candidates = agents.filter((a) => !SENTINELS.has(a.name) && a.process.running && !a.starting);
         if (candidates.length > 0) {
           const victim = candidates[Math.floor(random() * candidates.length)];
           await victim.process.kill("SIGKILL");
           restarts++;
           say(`kill -9 ${victim.name}`);
-          restarting.push(sleep(2000 + random() * 3000).then(() => start(victim)));
+          restarting.push(
+            sleep(2000 + random() * 3000)
+              .then(() => start(victim))
+              .catch((error: Error) => {
+                violations.push(`${victim.name} did not restart: ${error.message.slice(0, 300)}`);
+              }),
+          );
         }
         nextKill = now + options.killEverySeconds * 1000 * (0.5 + random());
       }
