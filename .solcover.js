@@ -1,5 +1,7 @@
 // solidity-coverage: `npm run coverage` (report) and `npm run coverage:check` (the CI gate, see
-// scripts/check-coverage.ts).
+// scripts/check-coverage.ts). Both run the contracts' own tests (test/*.test.ts, test/hardening,
+// test/import: package.json's --testfiles); the agents', detector's, DOTS and dashboard tests drive
+// processes and anvil, and reach no contract line those do not.
 module.exports = {
   // Test-only contracts are not production code: they are left out of the figures.
   skipFiles: ["mocks/"],

@@ -287,7 +287,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         address account,
         uint128 network,
         uint8 length
-    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minOrderSalt) {
+    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minSalt) {
         Standing storage standing = _standing[account];
         return (standing.status, _holdsAll(account, network, length), standing.minOrderSalt);
     }

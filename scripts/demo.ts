@@ -12,6 +12,7 @@ import path from "node:path";
 import hre from "hardhat";
 
 import { ProviderAgent } from "../src/provider/agent";
+import { startOrderServer, type OrderServer } from "../src/provider/orderServer";
 import { AgentStore } from "../src/provider/store";
 import { describeSummary, VictimAgent, type VictimSummary } from "../src/victim/agent";
 import { LogBackend } from "../src/backends/log";
@@ -34,6 +35,9 @@ const POLL_MS = Number(process.env.DEMO_POLL_MS ?? 250);
  */
 const IN_PROCESS = hre.network.name === "hardhat";
 const UNANSWERED_WINDOW = IN_PROCESS ? 60 : 5;
+
+/** The provider whose agent takes signed orders: the victim agent buys from it by order. */
+const ORDER_TAKER = "gamma";
 
 const ATTACK: AttackReport = {
   target: "203.0.113.10/32",
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
 
   report.heading(`3. The provider agents start (log back end, SQLite store, polling every ${POLL_MS} ms)`);
   const agents = new Map<string, ProviderAgent>();
+  const { chainId } = await hre.ethers.provider.getNetwork();
   for (const key of Object.keys(services)) {
     const signer = accounts.orgs[key];
     const label = serviceName(services[key]);
@@ -109,12 +114,21 @@ async function main(): Promise<void> {
         pollMs: POLL_MS,
         // Delta's scrubbing centre is full today: its agent turns every request down.
         policy: key === "delta" ? { capacity: { 0: 0 } } : {},
+        // Gamma's agent also takes signed orders, settled in batches (the fast path).
+        orders: key === ORDER_TAKER ? { chainId, ...addresses } : undefined,
         onProgress: say,
       }),
     );
     report.line(`  ${label}'s agent follows ${services[key]}${key === "delta" ? " (scrubbing centre full)" : ""}`);
   }
   for (const agent of agents.values()) agent.start();
+  const orderTaker = agents.get(ORDER_TAKER)!;
+  const intake: OrderServer = await startOrderServer(orderTaker.orders!, "127.0.0.1", 0);
+  await new MarketClient(system.directory, system.token, accounts.orgs[ORDER_TAKER]).setOrderEndpoint(intake.url);
+  report.line(
+    `  ${serviceName(services[ORDER_TAKER])}'s agent also takes signed orders at ${intake.url}/orders ` +
+      "and publishes that endpoint on its service contract",
+  );
   const victimAgent = (ackWindow: number, onLine: (line: string) => void = () => undefined) =>
     new VictimAgent({
       registry,
@@ -215,6 +229,7 @@ async function main(): Promise<void> {
     report.line(`time from attack report to last acknowledgement: ${timeToAck ?? "none"} ms`);
     report.summary();
   } finally {
+    await intake.close();
     await Promise.all([...agents.values()].map((a) => a.stop()));
   }
 }

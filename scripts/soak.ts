@@ -1,8 +1,9 @@
 /**
  * The soak: the stateful hardening test's random action sequences, by the ten thousand
  * (`npm run soak`). Each sequence starts from the same deployed market (EVM snapshot), runs
- * SOAK_STEPS random steps by honest and dishonest actors, and checks every invariant after every
- * step against the TypeScript model (test/hardening/model.ts).
+ * SOAK_STEPS random steps by honest and dishonest actors — direct requests and signed orders
+ * mixed — and checks every invariant after every step against the TypeScript model
+ * (test/hardening/model.ts).
  *
  * Environment: SOAK_SEQUENCES (default 10000), SOAK_STEPS (default 16), SOAK_SEED (default: from
  * the clock, printed so that a failure can be replayed), SOAK_WORKERS (default: the number of
@@ -18,13 +19,14 @@ import { createInterface } from "node:readline";
 import { describeStats, emptyStats, runSequences } from "../test/hardening/runner";
 import type { RunStats } from "../test/hardening/runner";
 
-interface WireStats extends Omit<RunStats, "errors" | "actions"> {
+interface WireStats extends Omit<RunStats, "errors" | "actions" | "orderSkips"> {
   errors: [string, number][];
   actions: [string, number][];
+  orderSkips: [string, number][];
 }
 
 function toWire(stats: RunStats): WireStats {
-  return { ...stats, errors: [...stats.errors], actions: [...stats.actions] };
+  return { ...stats, errors: [...stats.errors], actions: [...stats.actions], orderSkips: [...stats.orderSkips] };
 }
 
 function whole(name: string, fallback: number): number {
@@ -64,8 +66,11 @@ function merge(parts: WireStats[]): RunStats {
     total.invariantChecks += p.invariantChecks;
     total.requestsAccepted += p.requestsAccepted;
     total.ownershipRefusals += p.ownershipRefusals;
+    total.ordersSettled += p.ordersSettled;
+    total.closingReclaims += p.closingReclaims;
     for (const [k, n] of p.errors) total.errors.set(k, (total.errors.get(k) ?? 0) + n);
     for (const [k, n] of p.actions) total.actions.set(k, (total.actions.get(k) ?? 0) + n);
+    for (const [k, n] of p.orderSkips) total.orderSkips.set(k, (total.orderSkips.get(k) ?? 0) + n);
   }
   return total;
 }

@@ -85,3 +85,21 @@ export function parseCounter(text: string, what: string): bigint {
 export function parseRating(text: string): number {
   return parseWholeNumber(text, "rating", 1, 5);
 }
+
+/** An order intake URL to publish: http(s)://host[:port]/path, or "" / "none" for no orders. */
+export function parseOrderEndpoint(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === "" || trimmed === "none") return "";
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new Error(`"${text}" is not a URL: expected e.g. http://203.0.113.1:8546/.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new Error(`"${text}" is not an http or https URL: victims post their orders over HTTP.`);
+  }
+  if (url.search !== "" || url.hash !== "")
+    throw new Error(`"${text}" has a query or fragment: give the base URL only.`);
+  return url.toString();
+}

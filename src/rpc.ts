@@ -99,6 +99,31 @@ export class Eip1193JsonRpc implements JsonRpc {
 }
 
 /**
+ * JSON-RPC through an ethers provider's `send` (a JsonRpcProvider, Hardhat's provider): for code
+ * given a provider rather than a URL. A batch's calls go out together (a JsonRpcProvider puts
+ * calls made together into one HTTP batch itself).
+ */
+export class ProviderJsonRpc implements JsonRpc {
+  constructor(readonly provider: { send(method: string, params: unknown[]): Promise<unknown> }) {}
+
+  request(method: string, params: unknown[]): Promise<unknown> {
+    return this.provider.send(method, params);
+  }
+
+  batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    return Promise.all(
+      calls.map(async (call): Promise<RpcOutcome> => {
+        try {
+          return { ok: true, result: await this.provider.send(call.method, call.params) };
+        } catch (error) {
+          return { ok: false, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+}
+
+/**
  * A read that raced a new block on a node that keeps no history (anvil --prune-history): "latest"
  * resolved to a block whose state was dropped before the call ran. Asking again answers it.
  */

@@ -10,6 +10,7 @@ import { MarketClient } from "../src/clients/market";
 import { PreflightSigner } from "../src/clients/preflight";
 import { RegistryClient } from "../src/clients/registry";
 import { loadDeployedSystem } from "../src/deployment";
+import { HttpJsonRpc } from "../src/rpc";
 import { parseAckWindow, parseWholeNumber } from "../src/input";
 import { readAttackReport } from "../src/victim/attackReport";
 import { parseIntakeAddress } from "../src/victim/intake";
@@ -94,6 +95,9 @@ interface ProviderArgs extends CommonArgs {
   metricsListen?: string;
   logLevel?: string;
   logFormat?: string;
+  ordersPort?: string;
+  ordersHost: string;
+  orderMinLifetime: string;
 }
 
 /** Operations flags both long-running agents take (docs/operations.md). */
@@ -157,6 +161,14 @@ providerTask
   .addOptionalParam("capacity", "Capacity overrides, offering:capacity,…", undefined, types.string)
   .addOptionalParam("minAckMargin", "Reject requests whose deadline is closer than this (s)", "2", types.string)
   .addFlag("noStatusReports", "Do not report DOTS status on chain")
+  .addOptionalParam(
+    "ordersPort",
+    "Take signed orders over HTTP on this port (0: any free one)",
+    undefined,
+    types.string,
+  )
+  .addOptionalParam("ordersHost", "The address the order intake listens on", "127.0.0.1", types.string)
+  .addOptionalParam("orderMinLifetime", "Refuse orders expiring sooner than this (s)", "4", types.string)
   .setAction(
     operatorAction(async (args: ProviderArgs, hre) => {
       const source = ConfigSource.provider(
@@ -192,6 +204,15 @@ providerTask
           ...ops,
           reloadPolicy: args.configFile === undefined ? undefined : () => providerPolicy(source.load().policy),
         },
+        rpc: "url" in hre.network.config ? new HttpJsonRpc(hre.network.config.url) : undefined,
+        orders:
+          args.ordersPort === undefined
+            ? undefined
+            : {
+                host: args.ordersHost,
+                port: parseWholeNumber(args.ordersPort, "order intake port", 0, 65535),
+                minLifetimeSeconds: parseWholeNumber(args.orderMinLifetime, "order lifetime in seconds"),
+              },
       });
       const text = Object.entries(counts)
         .map(([state, n]) => `${n} ${state}`)

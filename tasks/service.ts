@@ -4,7 +4,14 @@ import { scope, types } from "hardhat/config";
 import { parseAccount } from "../src/clients/registry";
 import { parseAsn } from "../src/asn";
 import { formatTokens, parseTokens } from "../src/format";
-import { parseAsnList, parseCapacity, parseDuration, parseKind, parseOfferingId } from "../src/input";
+import {
+  parseAsnList,
+  parseCapacity,
+  parseDuration,
+  parseKind,
+  parseOfferingId,
+  parseOrderEndpoint,
+} from "../src/input";
 import { parseAddress } from "../src/prefix";
 import { operator, operatorAction, operatorTask, txInfo, txText, type CommonArgs, type Outcome } from "./lib";
 
@@ -113,6 +120,27 @@ operatorTask(service, "cover", "Declares that the caller's service covers ASes i
       return {
         data: { service: serviceAddress, asns, ...txInfo(receipt) },
         text: `${serviceAddress} now covers ${asns.map((a) => `AS${a}`).join(", ")}${txText(receipt)}.`,
+      };
+    }),
+  );
+
+operatorTask(service, "set-order-endpoint", "Publishes the URL where the caller's agent takes signed orders")
+  .addOptionalParam(
+    "url",
+    'The agent\'s order intake, e.g. http://203.0.113.1:8546/ ("none": no orders)',
+    undefined,
+    types.string,
+  )
+  .setAction(
+    operatorAction(["url"], async (args: CommonArgs & { url: string }, hre) => {
+      const url = parseOrderEndpoint(args.url);
+      const op = await operator(hre, args.from);
+      const serviceAddress = await op.market.myService();
+      const receipt = await op.market.setOrderEndpoint(url);
+      const what = url === "" ? "takes no signed orders" : `takes signed orders at ${url}`;
+      return {
+        data: { service: serviceAddress, url, ...txInfo(receipt) },
+        text: `${serviceAddress} ${what}${txText(receipt)}.`,
       };
     }),
   );

@@ -309,6 +309,15 @@ describe("operator tasks", function () {
       expect(await service.requestCount()).to.equal(1n);
     });
 
+    it("publishes the provider agent's order endpoint on its service, and withdraws it", async function () {
+      const { service } = await load(marketReady);
+      const run = await ok("service", "set-order-endpoint", { from: "2", url: "http://203.0.113.1:8546/" });
+      expect(run.stdout).to.match(/takes signed orders at http:\/\/203\.0\.113\.1:8546\/ \(tx 0x[0-9a-f]{64}/);
+      expect(await service.orderEndpoint()).to.equal("http://203.0.113.1:8546/");
+      await ok("service", "set-order-endpoint", { from: "2", url: "none" });
+      expect(await service.orderEndpoint()).to.equal("");
+    });
+
     it("prints lookups in operator terms", async function () {
       const { victim, provider } = await load(marketReady);
       const lookup = await ok("registry", "lookup", { address: "203.0.113.7" });
@@ -780,6 +789,13 @@ describe("operator tasks", function () {
         task: "rate",
         args: onRequest({ from: "1", rating: "6" }),
         message: '"6" is not a valid rating: expected a whole number from 1 to 5.',
+      },
+      {
+        name: "an order endpoint that is not an http URL",
+        scope: "service",
+        task: "set-order-endpoint",
+        args: () => ({ from: "2", url: "ftp://203.0.113.1/" }),
+        message: '"ftp://203.0.113.1/" is not an http or https URL: victims post their orders over HTTP.',
       },
       {
         name: "a reclaim before the deadline",

@@ -228,7 +228,7 @@ interface IPrefixRegistry {
         address account,
         uint128 network,
         uint8 length
-    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minOrderSalt);
+    ) external view returns (ParticipantStatus status, bool holdsAll, uint256 minSalt);
 
     /// @notice Voids every signed mitigation order of the caller whose salt is below `minSalt`, at
     /// every service at once. The minimum only rises. Any participant, even suspended.

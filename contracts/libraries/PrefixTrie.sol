@@ -173,7 +173,7 @@ library PrefixTrie {
         uint256 parentKey,
         uint128 network,
         uint8 length
-    ) private view returns (bool found, uint256, uint256 word, uint256 side) {
+    ) private view returns (bool found, uint256 parent, uint256 word, uint256 side) {
         while (true) {
             (uint128 parentNetwork, uint8 parentLength) = _split(parentKey);
             side = _bit(network, parentLength);

@@ -314,6 +314,17 @@ export class MarketClient {
     return send(() => service.setOfferingActive(offeringId, active));
   }
 
+  /** Publishes the caller's order intake URL on its service ("" to take no orders). */
+  async setOrderEndpoint(url: string): Promise<ContractTransactionReceipt> {
+    const service = this.service(await this.myService());
+    return send(() => service.setOrderEndpoint(url));
+  }
+
+  /** The order intake URL a service publishes; "" when its provider takes no orders. */
+  orderEndpoint(serviceAddress: string): Promise<string> {
+    return explained(() => this.service(serviceAddress).orderEndpoint());
+  }
+
   offerings(serviceAddress: string): Promise<OfferingInfo[]> {
     return readOfferings(this.service(serviceAddress));
   }

@@ -54,6 +54,14 @@ export class PreflightSigner extends AbstractSigner {
     return this.inOrder({ ...tx, gasLimit: gasLimitFor(estimate) });
   }
 
+  /**
+   * Resolves once every transaction handed over so far has reached the node (or failed): a nonce
+   * manager may then be reset without a send in flight getting a nonce twice.
+   */
+  idle(): Promise<void> {
+    return this.sending.then(() => undefined);
+  }
+
   /** Hands `tx` to the inner signer once every earlier send has reached the node (or failed). */
   private inOrder(tx: TransactionRequest): Promise<TransactionResponse> {
     const sent = this.sending.then(() => this.signer.sendTransaction(tx));

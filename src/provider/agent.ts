@@ -28,8 +28,12 @@ import { actionText, describeRule, matchKey, sameAction } from "../backends/rule
 import type { FlowRule, MitigationBackend } from "../backends/types";
 import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
 import { Pause } from "../pause";
+import { ProviderJsonRpc, type JsonRpc } from "../rpc";
+import { getRequestCall, readViews, valueOf } from "./chainReads";
+import { OrderDesk, type OrderSettings } from "./orderDesk";
+import type { Settled } from "./orderSettlement";
 import { nodeSource, type ChainSource } from "./source";
-import { AgentStore, FINAL_STATES, type RequestState, type StoredRequest } from "./store";
+import { AgentStore, FINAL_STATES, type RequestState, type StoredOrder, type StoredRequest } from "./store";
 
 /** "ipv4 198.51.100.23/32 → 203.0.113.10/32 discard (#3)": a rule for people. */
 function ruleText(rule: FlowRule): string {
@@ -75,6 +79,13 @@ export interface ProviderAgentOptions {
   resyncEveryMs?: number;
   /** One line per thing the agent does. */
   onProgress?: (line: string) => void;
+  /**
+   * The node for batched reads (reconciliation, the order intake); through `provider` when not
+   * given. Give an HttpJsonRpc where there is a URL: its batches are one round trip.
+   */
+  rpc?: JsonRpc;
+  /** Takes signed orders (see `orders.intake`) and settles them, when given. */
+  orders?: OrderSettings;
 }
 
 /** Counts of requests by state, for progress and tests. */
@@ -84,6 +95,9 @@ export class ProviderAgent {
   readonly store: AgentStore;
   readonly backend: MitigationBackend;
   readonly service: string;
+  /** Signed orders: the intake and their settlement; undefined when the agent takes none. */
+  readonly orders: OrderDesk | undefined;
+  private readonly rpc: JsonRpc;
   private readonly market: MarketClient;
   private readonly registry: RegistryClient;
   private readonly provider: Provider;
@@ -131,6 +145,22 @@ export class ProviderAgent {
     if (!Number.isInteger(this.confirmations) || this.confirmations < 0) {
       throw new Error(`A confirmation depth of ${this.confirmations} is not valid: give 0 or more blocks.`);
     }
+    this.rpc = options.rpc ?? new ProviderJsonRpc(providerWithSend(options.provider));
+    this.orders =
+      options.orders &&
+      new OrderDesk({
+        ...options.orders,
+        service: this.service,
+        rpc: this.rpc,
+        store: this.store,
+        sender: this.market.runner,
+        source: this.source,
+        policy: this.policy,
+        start: (order, settled) => this.startOrder(order, settled),
+        resetNonce: () => this.resetNonce(),
+        maxBackoffMs: this.maxBackoffMs,
+        onProgress: this.progress,
+      });
   }
 
   /** Starts the loop; `stop()` ends it. The loop never rejects: every error is reported and retried. */
@@ -139,6 +169,7 @@ export class ProviderAgent {
     this.stopping = false;
     this.unwatch = this.source.watch?.(this.service, () => this.poke());
     this.loop = this.run();
+    this.orders?.start();
   }
 
   async stop(): Promise<void> {
@@ -146,7 +177,7 @@ export class ProviderAgent {
     this.unwatch?.();
     this.unwatch = undefined;
     this.pause.wake();
-    await this.loop;
+    await Promise.all([this.loop, this.orders?.stop()]);
     this.loop = undefined;
   }
 
@@ -182,7 +213,7 @@ export class ProviderAgent {
         delay = this.pollMs;
       } catch (error) {
         this.needsReconcile = true;
-        this.resetNonce();
+        await this.resetNonce();
         const message = toOperatorError(error).message;
         delay = this.failing ? Math.min(delay * 2, this.maxBackoffMs) : this.pollMs;
         this.progress(`error: ${message} (retrying in ${delay} ms)`);
@@ -198,9 +229,13 @@ export class ProviderAgent {
     await this.pause.wait(ms);
   }
 
-  /** A nonce manager's count is wrong after a failed send: start again from the node's. */
-  private resetNonce(): void {
+  /**
+   * A nonce manager's count is wrong after a failed send: start again from the node's, once the
+   * sends already handed over (by the other loop) have reached it.
+   */
+  private async resetNonce(): Promise<void> {
     const runner = this.market.runner;
+    if (runner instanceof PreflightSigner) await runner.idle();
     const inner = runner instanceof PreflightSigner ? runner.signer : runner;
     if (inner instanceof NonceManager) inner.reset();
   }
@@ -213,7 +248,9 @@ export class ProviderAgent {
       await this.reconcile();
       this.needsReconcile = false;
     }
-    const { number: head, timestamp: now } = await this.source.head();
+    const chainHead = await this.source.head();
+    const { number: head, timestamp: now } = chainHead;
+    this.orders?.sawHead(chainHead);
     await this.follow(head);
     await this.decideNew(now);
     await this.syncBackend();
@@ -244,6 +281,7 @@ export class ProviderAgent {
   private onLog(log: Log): void {
     const parsed = parseServiceLog(log);
     if (!parsed) return;
+    if (this.orders?.onLog(parsed.name, parsed.args, log)) return;
     const id = parsed.args.requestId as bigint | undefined;
     if (id === undefined) return;
     if (parsed.name === "MitigationRequested") {
@@ -311,6 +349,31 @@ export class ProviderAgent {
     if (this.statusReports && !reported) this.store.setPendingReport(request.id, DOTS_STATUS.inProgress);
   }
 
+  /**
+   * A settled order's mitigation starts as an acknowledged request would: a request row, its
+   * rules wanted (the back end sync installs them), "in progress" to report. Once per order.
+   */
+  private startOrder(order: StoredOrder, settled: Settled): void {
+    const added = this.store.addRequest({
+      id: order.requestId,
+      requester: order.requester,
+      offeringId: order.offeringId,
+      target: order.target,
+      sources: order.sources,
+      duration: order.duration,
+      price: order.price,
+      ackDeadline: order.expiry,
+      block: settled.block,
+      tx: settled.tx,
+    });
+    if (!added) return;
+    this.store.addRules(order.rules, order.requestId);
+    this.activate(this.store.request(order.requestId)!, settled.startedAt, settled.endsAt);
+    this.store.journal("settled", `order ${order.hash}, block ${settled.block}, tx ${settled.tx}`, order.requestId);
+    this.backendDirty = true;
+    this.poke();
+  }
+
   /** Moves a request to a final state without on-chain action, and drops its rules. */
   private finish(id: bigint, state: "rejected" | "lapsed", why: string): void {
     this.store.update(id, state);
@@ -324,9 +387,14 @@ export class ProviderAgent {
   /** Brings every unfinished request in line with the chain, and the back end with the store. */
   async reconcile(): Promise<void> {
     const open = this.store.requests().filter((r) => !FINAL_STATES.includes(r.state));
-    for (const request of open) {
-      const onChain = await this.market.getRequest(this.service, request.id);
-      this.store.atomically(() => this.reconcileOne(request, onChain.status, onChain.startedAt, onChain.endsAt));
+    // Read together: a provider taking orders has thousands of mitigations running.
+    const onChain = await readViews(
+      this.rpc,
+      open.map((r) => getRequestCall(this.service, r.id)),
+    );
+    for (const [i, request] of open.entries()) {
+      const r = valueOf(onChain[i], `request ${formatRequestId(request.id)}`);
+      this.store.atomically(() => this.reconcileOne(request, r.status, r.startedAt, r.endsAt));
       if (request.pendingReport !== null) await this.reconcileReport(request);
     }
     this.backendDirty = true;
@@ -602,6 +670,8 @@ export class ProviderAgent {
 
   private async sendProgressReports(): Promise<void> {
     for (const request of this.store.requests(["active", "ending"])) {
+      // One transaction each: a stop does not wait for them all (the next start sends the rest).
+      if (this.stopping) return;
       if (request.pendingReport === null || request.reported.includes(request.pendingReport)) continue;
       await this.report(request, request.pendingReport);
     }
@@ -616,4 +686,13 @@ export class ProviderAgent {
       this.store.journal("reported", `DOTS status ${status}`, request.id);
     });
   }
+}
+
+/** The provider's `send` (JsonRpcProvider, Hardhat's provider), for batched reads without a URL. */
+function providerWithSend(provider: Provider): { send(method: string, params: unknown[]): Promise<unknown> } {
+  const send = (provider as Partial<{ send: (method: string, params: unknown[]) => Promise<unknown> }>).send;
+  if (typeof send !== "function") {
+    throw new Error("The agent's provider cannot send JSON-RPC calls: give the agent an rpc.");
+  }
+  return { send: (method, params) => send.call(provider, method, params) };
 }

@@ -10,8 +10,11 @@ import { progressToLog, type Logger } from "../ops/log";
 import { providerMetrics, type ProviderMetrics } from "../ops/metrics";
 import { handleSignals, stopWithin } from "../ops/signals";
 import type { PolicyOptions } from "./policy";
+import type { JsonRpc } from "../rpc";
 import { ProviderAgent, type AgentCounts } from "./agent";
 import { nodeSource } from "./source";
+import type { OrderSettings } from "./orderDesk";
+import { startOrderServer, type OrderServer } from "./orderServer";
 import { AgentStore } from "./store";
 
 /** Metrics, health endpoints and logs of the running process (docs/operations.md). */
@@ -29,6 +32,13 @@ export interface ProviderOpsSettings {
   stopDeadlineMs?: number;
 }
 
+/** Where the agent takes signed orders (`POST /orders`), and how. */
+export interface OrderIntakeSettings extends Partial<OrderSettings> {
+  host: string;
+  /** 0: any free port (the line "order intake listening at <url>" says which). */
+  port: number;
+}
+
 export interface ProviderProcessSettings {
   market: MarketClient;
   registry: RegistryClient;
@@ -44,6 +54,22 @@ export interface ProviderProcessSettings {
   statusReports: boolean;
   onProgress: (line: string) => void;
   ops?: ProviderOpsSettings;
+  /** Batched reads (give an HttpJsonRpc where the node has a URL); through `provider` otherwise. */
+  rpc?: JsonRpc;
+  /** Takes signed orders over HTTP and settles them, when given. */
+  orders?: OrderIntakeSettings;
+}
+
+/** The chain id and the system's addresses an order intake checks orders against. */
+async function orderSettings(settings: ProviderProcessSettings, intake: OrderIntakeSettings): Promise<OrderSettings> {
+  const [network, registry, token, directory] = await Promise.all([
+    settings.provider.getNetwork(),
+    settings.registry.registry.getAddress(),
+    settings.market.token.getAddress(),
+    settings.market.directory.getAddress(),
+  ]);
+  const { host: _host, port: _port, ...rest } = intake;
+  return { chainId: network.chainId, registry, token, directory, ...rest };
 }
 
 /** Starts the agent, waits for a termination signal, stops it cleanly and returns its counts. */
@@ -71,6 +97,8 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     policy: settings.policy,
     statusReports: settings.statusReports,
     onProgress,
+    rpc: settings.rpc,
+    orders: settings.orders && (await orderSettings(settings, settings.orders)),
   });
   log(
     `provider agent for ${service}: back end ${backend.name}, store ${settings.db}, ` +
@@ -87,29 +115,41 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
       log(`${ok ? "" : "error: "}SIGHUP: ${message}`);
     },
   });
-  const endpoint = settings.ops
-    ? await startOpsEndpoint({
-        listen: settings.ops.metricsListen,
-        metrics,
-        provider: settings.provider,
-        position: () => store.cursor() ?? null,
-        maxLagBlocks: settings.ops.maxLagBlocks,
-        backend,
-        lastActivity: () => source.lastAsked,
-        maxSilenceMs: Math.max(60_000, 20 * settings.pollMs),
-        logger: settings.ops.logger,
-      })
-    : undefined;
+  let endpoint: Awaited<ReturnType<typeof startOpsEndpoint>>;
+  let server: OrderServer | undefined;
   try {
     agent.start();
+    if (settings.orders && agent.orders) {
+      server = await startOrderServer(agent.orders, settings.orders.host, settings.orders.port, log);
+      log(`order intake listening at ${server.url}/orders`);
+    }
+    endpoint = settings.ops
+      ? await startOpsEndpoint({
+          listen: settings.ops.metricsListen,
+          metrics,
+          provider: settings.provider,
+          position: () => store.cursor() ?? null,
+          maxLagBlocks: settings.ops.maxLagBlocks,
+          backend,
+          lastActivity: () => source.lastAsked,
+          maxSilenceMs: Math.max(60_000, 20 * settings.pollMs),
+          logger: settings.ops.logger,
+        })
+      : undefined;
     const signal = await signals.stopped;
     log(`${signal}: finishing what is in flight, then stopping (cursor ${store.cursor() ?? "none"})`);
+    if (server) {
+      await server.close();
+      server = undefined;
+      log("order intake closed");
+    }
     // The cursor and every intent are committed as the agent goes: stopping ends the pass in flight.
     await stopWithin(() => agent.stop(), settings.ops?.stopDeadlineMs ?? 30_000);
-    log(`stopped at cursor ${store.cursor() ?? "none"}`);
+    log(`agent stopped at cursor ${store.cursor() ?? "none"}`);
     return agent.counts();
   } finally {
     signals.dispose();
+    await server?.close();
     await agent.stop();
     await endpoint?.close();
     store.close();

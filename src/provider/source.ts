@@ -16,6 +16,8 @@ export interface ChainHead {
   number: number;
   /** Unix seconds (the chain's clock). */
   timestamp: number;
+  /** The block's gas limit, where the source read it (settlement sizes its batches to it). */
+  gasLimit?: bigint;
 }
 
 export interface ChainSource {
@@ -40,7 +42,7 @@ export function nodeSource(provider: LogProvider): ChainSource {
       const number = await provider.getBlockNumber();
       const block = await provider.getBlock(number);
       if (block === null) throw new Error(`The node has no block ${number}.`);
-      return { number, timestamp: block.timestamp };
+      return { number, timestamp: block.timestamp, gasLimit: block.gasLimit };
     },
     logs: (address, fromBlock, toBlock) => provider.getLogs({ address, fromBlock, toBlock }),
   };
@@ -229,7 +231,7 @@ export class SharedLogPoller implements ChainSource {
       if (b > this.cachedTo - this.retainBlocks) break;
       this.cache.delete(b);
     }
-    this.latest = { number, timestamp: block.timestamp };
+    this.latest = { number, timestamp: block.timestamp, gasLimit: block.gasLimit };
     this.polls++;
     for (const key of touched) for (const onLogs of this.watchers.get(key) ?? []) onLogs();
   }

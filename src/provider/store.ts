@@ -100,6 +100,100 @@ export interface JournalEntry {
   detail: string;
 }
 
+/**
+ * A signed order's life in the agent: accepted (checked, committed, answered 202) → sending (in a
+ * settlement batch whose transaction was sent or is about to be) → settled (its mitigation runs as
+ * a request, state active) or skipped (settleOrders named a reason; nothing moved). Or accepted /
+ * sending → expired (not settled before its expiry). A sending order whose batch failed goes back
+ * to accepted.
+ */
+export type OrderState = "accepted" | "sending" | "settled" | "skipped" | "expired";
+
+/** The states in which an order still holds a claim on its victim's balance and allowance. */
+export const OPEN_ORDER_STATES: readonly OrderState[] = ["accepted", "sending"];
+
+export interface StoredOrder {
+  seq: number;
+  hash: string;
+  requestId: bigint;
+  requester: string;
+  offeringId: number;
+  target: string;
+  sources: string[];
+  duration: number;
+  /** The offering's price when it was accepted (what settlement will take, unless the terms change). */
+  price: bigint;
+  expiry: number;
+  /** The order's ABI encoding as an element of `settleOrders`' orders (`encodeOrderTuple`). */
+  tuple: Buffer;
+  signature: string;
+  /** Gas budgeted for it in a settlement transaction. */
+  gas: number;
+  /** The FlowSpec rules decided at acceptance, installed once it is settled. */
+  rules: FlowRule[];
+  state: OrderState;
+  /** The settlement batch it was last put in. */
+  batch: number | null;
+  /** Why it was skipped or expired. */
+  reason: string | null;
+}
+
+export type NewOrder = Omit<StoredOrder, "seq" | "state" | "batch" | "reason">;
+
+/** A settlement transaction: its orders are in state sending with this batch until the outcome is known. */
+export interface OrderBatch {
+  id: number;
+  /** The head block when it was built. */
+  head: number;
+  /** The transaction's gas limit. */
+  gas: number;
+  orders: number;
+  /** The transaction, once the node took it; null while (or if) it may not have been sent. */
+  tx: string | null;
+}
+
+interface OrderRow {
+  seq: number;
+  hash: string;
+  request_id: string;
+  requester: string;
+  offering_id: number;
+  target: string;
+  sources: string;
+  duration: number;
+  price: string;
+  expiry: number;
+  tuple: Buffer;
+  signature: string;
+  gas: number;
+  rules: string;
+  state: OrderState;
+  batch: number | null;
+  reason: string | null;
+}
+
+function toOrder(row: OrderRow): StoredOrder {
+  return {
+    seq: row.seq,
+    hash: row.hash,
+    requestId: BigInt(row.request_id),
+    requester: row.requester,
+    offeringId: row.offering_id,
+    target: row.target,
+    sources: JSON.parse(row.sources) as string[],
+    duration: row.duration,
+    price: BigInt(row.price),
+    expiry: row.expiry,
+    tuple: row.tuple,
+    signature: row.signature,
+    gas: row.gas,
+    rules: JSON.parse(row.rules) as FlowRule[],
+    state: row.state,
+    batch: row.batch,
+    reason: row.reason,
+  };
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
@@ -141,6 +235,40 @@ CREATE TABLE IF NOT EXISTS journal (
   event TEXT NOT NULL,
   detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS orders (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  hash TEXT NOT NULL UNIQUE,
+  request_id TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  offering_id INTEGER NOT NULL,
+  target TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  duration INTEGER NOT NULL,
+  price TEXT NOT NULL,
+  expiry INTEGER NOT NULL,
+  tuple BLOB NOT NULL,
+  signature TEXT NOT NULL,
+  gas INTEGER NOT NULL,
+  rules TEXT NOT NULL,
+  state TEXT NOT NULL,
+  batch INTEGER,
+  reason TEXT,
+  accepted_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_state ON orders (state);
+CREATE INDEX IF NOT EXISTS orders_batch ON orders (batch);
+CREATE TABLE IF NOT EXISTS order_batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  head INTEGER NOT NULL,
+  gas INTEGER NOT NULL,
+  orders INTEGER NOT NULL,
+  tx TEXT,
+  open INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS order_batches_open ON order_batches (open);
+CREATE TABLE IF NOT EXISTS cancelled_orders (hash TEXT PRIMARY KEY);
 `;
 
 function toRequest(row: RequestRow): StoredRequest {
@@ -356,6 +484,131 @@ export class AgentStore extends SqliteStore {
       detail: string;
     }[];
     return rows.map((r) => ({ seq: r.seq, at: r.at, requestId: r.request_id, event: r.event, detail: r.detail }));
+  }
+
+  // ---- signed orders ----
+
+  /** Records an accepted order (the caller commits many in one transaction). */
+  addOrder(order: NewOrder): void {
+    this.db
+      .prepare(
+        `INSERT INTO orders (hash, request_id, requester, offering_id, target, sources, duration, price, expiry, tuple,
+           signature, gas, rules, state, accepted_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
+      )
+      .run(
+        order.hash,
+        order.requestId.toString(),
+        order.requester,
+        order.offeringId,
+        order.target,
+        JSON.stringify(order.sources),
+        order.duration,
+        order.price.toString(),
+        order.expiry,
+        order.tuple,
+        order.signature,
+        order.gas,
+        JSON.stringify(order.rules),
+        Date.now(),
+        Date.now(),
+      );
+  }
+
+  order(hash: string): StoredOrder | undefined {
+    const row = this.db.prepare("SELECT * FROM orders WHERE hash = ?").get(hash) as OrderRow | undefined;
+    return row && toOrder(row);
+  }
+
+  /** Orders in these states, oldest first; at most `limit`. */
+  orders(states: readonly OrderState[], limit = -1): StoredOrder[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM orders WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY seq LIMIT ?`)
+      .all(...states, limit) as OrderRow[];
+    return rows.map(toOrder);
+  }
+
+  /** Accepted orders (not sent) whose expiry is before `time`. */
+  ordersExpiringBefore(time: number): StoredOrder[] {
+    const rows = this.db
+      .prepare("SELECT * FROM orders WHERE state = 'accepted' AND expiry < ? ORDER BY seq")
+      .all(time) as OrderRow[];
+    return rows.map(toOrder);
+  }
+
+  /** The orders of a settlement batch still in state sending. */
+  unresolvedOrders(batch: number): StoredOrder[] {
+    const rows = this.db
+      .prepare("SELECT * FROM orders WHERE batch = ? AND state = 'sending' ORDER BY seq")
+      .all(batch) as OrderRow[];
+    return rows.map(toOrder);
+  }
+
+  /** How many orders are in these states, of one offering or of all. */
+  countOrders(states: readonly OrderState[], offeringId?: number): number {
+    const where = `state IN (${states.map(() => "?").join(",")})${offeringId === undefined ? "" : " AND offering_id = ?"}`;
+    const args: (string | number)[] = [...states];
+    if (offeringId !== undefined) args.push(offeringId);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE ${where}`).get(...args) as { n: number }).n;
+  }
+
+  /** The requester and price of every order in these states. */
+  orderClaims(states: readonly OrderState[]): { requester: string; price: bigint }[] {
+    const rows = this.db
+      .prepare(`SELECT requester, price FROM orders WHERE state IN (${states.map(() => "?").join(",")})`)
+      .all(...states) as { requester: string; price: string }[];
+    return rows.map((r) => ({ requester: r.requester, price: BigInt(r.price) }));
+  }
+
+  setOrderState(hash: string, state: OrderState, reason?: string): void {
+    this.db
+      .prepare("UPDATE orders SET state = ?, reason = COALESCE(?, reason), updated_at = ? WHERE hash = ?")
+      .run(state, reason ?? null, Date.now(), hash);
+  }
+
+  /** Opens a settlement batch of these orders (state sending): the intent, before the transaction is sent. */
+  openBatch(head: number, orders: readonly StoredOrder[], gas: number): OrderBatch {
+    const { lastInsertRowid } = this.db
+      .prepare("INSERT INTO order_batches (head, gas, orders, tx, open, created_at) VALUES (?, ?, ?, NULL, 1, ?)")
+      .run(head, gas, orders.length, Date.now());
+    const id = Number(lastInsertRowid);
+    const mark = this.db.prepare("UPDATE orders SET state = 'sending', batch = ?, updated_at = ? WHERE hash = ?");
+    const now = Date.now();
+    for (const o of orders) mark.run(id, now, o.hash);
+    return { id, head, gas, orders: orders.length, tx: null };
+  }
+
+  setBatchTx(id: number, tx: string): void {
+    this.db.prepare("UPDATE order_batches SET tx = ? WHERE id = ?").run(tx, id);
+  }
+
+  closeBatch(id: number): void {
+    this.db.prepare("UPDATE order_batches SET open = 0 WHERE id = ?").run(id);
+  }
+
+  openBatches(): OrderBatch[] {
+    return this.db
+      .prepare("SELECT id, head, gas, orders, tx FROM order_batches WHERE open = 1 ORDER BY id")
+      .all() as OrderBatch[];
+  }
+
+  /** Records an order hash the requester cancelled on chain (OrderCancelled). */
+  addCancelledOrder(hash: string): void {
+    this.db.prepare("INSERT OR IGNORE INTO cancelled_orders (hash) VALUES (?)").run(hash);
+  }
+
+  isCancelledOrder(hash: string): boolean {
+    return this.db.prepare("SELECT 1 FROM cancelled_orders WHERE hash = ?").get(hash) !== undefined;
+  }
+
+  /** How many requests of an offering are in these states. */
+  countRequests(states: readonly RequestState[], offeringId: number): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM requests WHERE offering_id = ? AND state IN (${states.map(() => "?").join(",")})`,
+      )
+      .get(offeringId, ...states) as { n: number };
+    return row.n;
   }
 
   journalEntries(requestId?: bigint): JournalEntry[] {

@@ -6,7 +6,7 @@
  * exactly the acknowledged requests' rules with no command repeated, and once the mitigations end
  * every rule is withdrawn and "terminated" reported once.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,18 +14,13 @@ import { expect } from "chai";
 import { JsonRpcProvider, MaxUint256 } from "ethers";
 
 import { replayExabgp } from "../../src/backends/exabgp";
-import { MarketClient } from "../../src/clients/market";
-import { RegistryClient } from "../../src/clients/registry";
-import { TokenClient } from "../../src/clients/token";
-import { deploySystem, systemAddresses } from "../../src/deploy";
-import { DEPLOYMENT_DIR_ENV, writeDeployment } from "../../src/deployment";
+import { DEPLOYMENT_DIR_ENV } from "../../src/deployment";
 import { parseTokens } from "../../src/format";
 import { ProviderServiceContract__factory } from "../../typechain-types";
-import { anvilWallet, startTestAnvil } from "../helpers/anvil";
+import { startTestAnvil } from "../helpers/anvil";
 import { Outage } from "../helpers/outage";
+import { AgentProcess, agentArgs, deployAnvilMarket } from "./anvilMarket";
 
-const ROOT = path.join(__dirname, "..", "..");
-const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
 const BURST = 30;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,47 +30,6 @@ async function until(condition: () => Promise<boolean> | boolean, ms: number, wh
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
-  }
-}
-
-/** The agent as an operator runs it: `npx hardhat agent provider`, in its own process. */
-class AgentProcess {
-  child: ChildProcess | undefined;
-  output = "";
-
-  constructor(
-    private readonly args: string[],
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
-
-  start(): void {
-    this.output = "";
-    this.child = spawn(process.execPath, [HARDHAT, "agent", "provider", ...this.args], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
-  }
-
-  /** Waits for `text` in the output since the last start. */
-  waitFor(text: string, ms = 60_000): Promise<void> {
-    return until(
-      () => this.output.includes(text) || this.child?.exitCode !== null || this.child?.signalCode !== null,
-      ms,
-      `"${text}" from the agent`,
-    ).then(() => {
-      if (!this.output.includes(text)) throw new Error(`the agent exited: ${this.output}`);
-    });
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<number | null> {
-    const child = this.child!;
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill(signal);
-    return exited;
   }
 }
 
@@ -117,51 +71,17 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
 
   it("answers every request exactly once and leaves exactly the right rules, across kill -9 and an RPC outage", async function () {
     const node = rpc!;
-    const [admin, victim, provider] = [anvilWallet(node, 0), anvilWallet(node, 1), anvilWallet(node, 2)];
-    const [victimAddress, providerAddress] = await Promise.all([victim.getAddress(), provider.getAddress()]);
-    const system = await deploySystem(admin);
-    const registry = new RegistryClient(system.registry);
-    await registry.registerParticipant(victimAddress, "Victim Net");
-    await registry.registerParticipant(providerAddress, "Provider Net");
-    await registry.assignAsn(64500, victimAddress);
-    await registry.assignAsn(64510, providerAddress);
-    await registry.allocate("203.0.113.0/24", victimAddress, 64500);
-    await registry.allocate("2001:db8:a::/48", victimAddress, 64500);
-    await registry.allocate("198.51.100.0/24", providerAddress, 64510);
-    await registry.allocate("2001:db8:1000::/36", providerAddress, 64510);
-    await new TokenClient(system.token).mint(victimAddress, parseTokens("10000"));
-    const providerMarket = new MarketClient(system.directory, system.token, provider);
-    const serviceAddress = await providerMarket.createService();
-    await providerMarket.addOffering({
-      kind: "flow-filtering",
-      pricePerHour: parseTokens("1"),
-      maxDuration: 3600,
-      capacity: 1000,
-    });
-    await providerMarket.addCoverage([64510]);
-    const market = new MarketClient(system.directory, system.token, victim);
-    await market.approveUnlimited(serviceAddress);
+    const { system, serviceAddress, victimAddress, market } = await deployAnvilMarket(
+      node,
+      path.join(dir!, "deployment"),
+    );
     expect(await system.token.allowance(victimAddress, serviceAddress)).to.equal(MaxUint256);
-    writeDeployment(path.join(dir!, "deployment"), await systemAddresses(system));
 
     const exabgpFile = path.join(dir!, "exabgp.cmd");
-    agent = new AgentProcess(
-      [
-        "--network",
-        "anvil",
-        "--from",
-        "2",
-        "--backend",
-        "exabgp",
-        "--exabgp-output",
-        exabgpFile,
-        "--db",
-        path.join(dir!, "provider.db"),
-        "--poll-ms",
-        "100",
-      ],
-      { ANVIL_URL: `http://127.0.0.1:${outage!.port}`, [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment") },
-    );
+    agent = new AgentProcess(agentArgs(dir!, 100), {
+      ANVIL_URL: `http://127.0.0.1:${outage!.port}`,
+      [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment"),
+    });
 
     // Request i: every fourth from sources outside the provider's network (rejected), every
     // third over IPv6, the rest IPv4; each source distinct.
