@@ -7,6 +7,8 @@
 import type { Provider } from "ethers";
 import type { Counter } from "prom-client";
 
+import { ORDER_SKIP_REASONS } from "../clients/orders";
+import type { OrderHandler } from "../provider/orderServer";
 import type { ChainHead, ChainSource } from "../provider/source";
 import type { AgentStore } from "../provider/store";
 import type { SpendingPolicy } from "../victim/policy";
@@ -15,6 +17,8 @@ import { backendCheck, loopCheck, syncCheck, type Check } from "./health";
 import type { Logger } from "./log";
 import {
   ACK_SKIP_REASON_LABELS,
+  ORDER_REFUSAL_LABELS,
+  ORDER_SKIP_REASON_LABELS,
   REJECT_REASON_LABELS,
   reasonLabel,
   tokens,
@@ -115,6 +119,19 @@ export function observeProviderStore(metrics: ProviderMetrics, store: AgentStore
     setTotals(own.mitigationsEnded, [[undefined, requests.filter((r) => r.state === "ended").length]]);
     own.mitigationsActive.set(requests.filter((r) => r.state === "active" || r.state === "ending").length);
     setTotals(own.earned, [[undefined, tokens(acknowledged.reduce((sum, r) => sum + r.price, 0n))]]);
+    // Signed orders, from the store: settled, skipped by the contract's reason, expired unsettled.
+    setTotals(own.ordersSettled, [[undefined, store.countOrders(["settled"])]]);
+    setTotals(own.ordersExpired, [[undefined, store.countOrders(["expired"])]]);
+    const skipped = new Map<string, number>();
+    for (const order of store.orders(["skipped"])) {
+      const index = ORDER_SKIP_REASONS.findIndex((text) => text === order.reason);
+      const label = index === -1 ? "unknown" : ORDER_SKIP_REASON_LABELS[index];
+      skipped.set(label, (skipped.get(label) ?? 0) + 1);
+    }
+    setTotals(
+      own.ordersSkipped,
+      [...skipped].map(([reason, n]) => [{ reason }, n]),
+    );
     const cursor = store.cursor();
     if (cursor !== undefined) {
       own.cursor.set(cursor);
@@ -247,4 +264,29 @@ export async function startOpsEndpoint(options: OpsEndpointOptions): Promise<Ops
     `Metrics, /healthz and /livez at ${server.url}.`,
   );
   return server;
+}
+
+/**
+ * The order intake as the HTTP server sees it, counting each order posted, accepted (202) or
+ * refused by reason (its HTTP status: malformed, forbidden, duplicate, terms, funds, unavailable).
+ */
+export function meteredOrderHandler(handler: OrderHandler, metrics: ProviderMetrics): OrderHandler {
+  const own = metrics.own;
+  const count = (answer: Awaited<ReturnType<OrderHandler["submit"]>>) => {
+    own.ordersReceived.inc();
+    if (answer.status === 202) own.ordersAccepted.inc();
+    else own.ordersRefused.inc({ reason: ORDER_REFUSAL_LABELS[answer.status] });
+    return answer;
+  };
+  return {
+    submit: async (json) => count(await handler.submit(json)),
+    submitMany: async (list) => (await handler.submitMany(list)).map(count),
+    status: (hash) => handler.status(hash),
+    get synced() {
+      return handler.synced;
+    },
+    get waiting() {
+      return handler.waiting;
+    },
+  };
 }

@@ -4,7 +4,13 @@ import type { Provider } from "ethers";
 import { createBackend, type BackendSettings } from "../backends";
 import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
-import { countingProgress, observeProviderStore, startOpsEndpoint, WatchedSource } from "../ops/agents";
+import {
+  countingProgress,
+  meteredOrderHandler,
+  observeProviderStore,
+  startOpsEndpoint,
+  WatchedSource,
+} from "../ops/agents";
 import { MeteredBackend } from "../ops/instrument";
 import { progressToLog, type Logger } from "../ops/log";
 import { providerMetrics, type ProviderMetrics } from "../ops/metrics";
@@ -120,7 +126,12 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
   try {
     agent.start();
     if (settings.orders && agent.orders) {
-      server = await startOrderServer(agent.orders, settings.orders.host, settings.orders.port, log);
+      server = await startOrderServer(
+        meteredOrderHandler(agent.orders, metrics),
+        settings.orders.host,
+        settings.orders.port,
+        log,
+      );
       log(`order intake listening at ${server.url}/orders`);
     }
     endpoint = settings.ops
