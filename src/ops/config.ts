@@ -56,8 +56,6 @@ const address = (what: string) =>
 
 const listen = parsedBy("host:port, such as 127.0.0.1:9750", (value) => parseListenAddress(value));
 
-const url = z.url({ error: expected("a URL, such as http://127.0.0.1:8545") });
-
 /**
  * Which account the agent acts as, on the network `--network` names (hardhat.config.ts: the node's
  * URL and key come from the environment there, never from this file).
@@ -139,13 +137,6 @@ const PROVIDER = z.strictObject(
     statusReports: z.boolean({ error: expected("true or false") }).default(true),
     backend: BACKEND,
     policy: PROVIDER_POLICY,
-    /** The signed-order intake: where it listens, and the URL published on chain (setOrderEndpoint). */
-    orders: z
-      .strictObject({
-        listen: listen.optional(),
-        url: url.optional(),
-      })
-      .default({}),
     metrics: METRICS,
     log: LOG,
   },
@@ -200,8 +191,6 @@ export const PROVIDER_FLAGS: Record<string, FlagSpec> = {
   rateLimit: { path: ["policy", "rateLimitBytesPerSecond"], kind: "number" },
   minAckMargin: { path: ["policy", "minAckMarginSeconds"], kind: "number" },
   capacity: { path: ["policy", "capacity"], kind: "capacities" },
-  ordersListen: { path: ["orders", "listen"], kind: "text" },
-  ordersUrl: { path: ["orders", "url"], kind: "text" },
   metricsListen: { path: ["metrics", "listen"], kind: "text" },
   logLevel: { path: ["log", "level"], kind: "text" },
   logFormat: { path: ["log", "format"], kind: "text" },
