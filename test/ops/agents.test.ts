@@ -40,8 +40,13 @@ describe("operating the agents (child processes, anvil with 1 s blocks)", functi
 
   after(async function () {
     await Promise.all(agents.map((a) => a.kill("SIGKILL")));
-    node?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (node && node.process.exitCode === null && node.process.signalCode === null) {
+      // anvil saves its state file as it exits: remove the folder after that.
+      const exited = new Promise((resolve) => node!.process.once("exit", resolve));
+      node.stop();
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
   async function startAgent(
@@ -60,16 +65,16 @@ describe("operating the agents (child processes, anvil with 1 s blocks)", functi
     return { agent, url: `http://127.0.0.1:${port}` };
   }
 
+  /** A provider agent (log back end), once /healthz says it is ready. */
+  async function startProvider(key: string): Promise<{ agent: AgentProcess; url: string }> {
+    const args = ["--from", String(market.accountIndex[key]), "--db", path.join(dir, `${key}.db`), "--poll-ms", "200"];
+    const started = await startAgent("provider", args);
+    await until(async () => (await health(started.url)).status === 200, 30_000, "the provider to be ready");
+    return started;
+  }
+
   it("serves the provider's metrics, counts a request it answered, and logs it as JSON events", async function () {
-    const { agent, url } = await startAgent("provider", [
-      "--from",
-      String(market.accountIndex.alpha),
-      "--db",
-      path.join(dir, "alpha.db"),
-      "--poll-ms",
-      "200",
-    ]);
-    await until(async () => (await health(url)).status === 200, 30_000, "the provider to be ready");
+    const { agent, url } = await startProvider("alpha");
     const victim = new MarketClient(
       market.system.directory,
       market.system.token,
@@ -111,19 +116,11 @@ describe("operating the agents (child processes, anvil with 1 s blocks)", functi
     expect(accepted!.request).to.match(/^#\d+$/);
 
     expect(await agent.kill("SIGTERM")).to.equal(0);
-    expect(agent.output).to.include("stopped at cursor");
+    expect(agent.output).to.include("agent stopped at cursor");
   });
 
   it("turns /healthz unready when the node stops and ready again when it comes back", async function () {
-    const { agent, url } = await startAgent("provider", [
-      "--from",
-      String(market.accountIndex.beta),
-      "--db",
-      path.join(dir, "beta.db"),
-      "--poll-ms",
-      "200",
-    ]);
-    await until(async () => (await health(url)).status === 200, 30_000, "the provider to be ready");
+    const { agent, url } = await startProvider("beta");
     expect((await health(url)).body.checks.backend.ok).to.equal(true);
     const port = node!.port;
     const stopped = new Promise((resolve) => node!.process.once("exit", resolve));
