@@ -24,7 +24,7 @@ import {
   type ProviderPolicyConfig,
 } from "../src/ops/config";
 import type { PolicyOptions } from "../src/provider/policy";
-import { meterInPlace } from "../src/ops/instrument";
+import { meteredJsonRpc, meterInPlace } from "../src/ops/instrument";
 import { createLogger, progressToLog } from "../src/ops/log";
 import { providerMetrics, victimMetrics } from "../src/ops/metrics";
 import { DEPLOYMENT_DIR_ENV } from "../src/deployment";
@@ -204,7 +204,10 @@ providerTask
           ...ops,
           reloadPolicy: args.configFile === undefined ? undefined : () => providerPolicy(source.load().policy),
         },
-        rpc: "url" in hre.network.config ? new HttpJsonRpc(hre.network.config.url) : undefined,
+        rpc:
+          "url" in hre.network.config
+            ? meteredJsonRpc(new HttpJsonRpc(hre.network.config.url), ops.metrics.common)
+            : undefined,
         orders:
           args.ordersPort === undefined
             ? undefined

@@ -6,6 +6,7 @@
 import { JsonRpcProvider, type JsonRpcError, type JsonRpcPayload, type JsonRpcResult } from "ethers";
 
 import type { FlowRule, MitigationBackend } from "../backends/types";
+import type { JsonRpc, RpcOutcome } from "../rpc";
 import type { CommonMetrics, ProviderMetrics } from "./metrics";
 
 type RpcMetrics = Pick<CommonMetrics, "rpcRequests" | "rpcErrors">;
@@ -83,6 +84,35 @@ export function meterInPlace(
     const send = provider.send.bind(provider);
     provider.send = counted((method: string) => method, send);
   }
+}
+
+/** Batched reads (src/rpc.ts) that count their calls and failures, as the node provider's are. */
+export function meteredJsonRpc(rpc: JsonRpc, metrics: RpcMetrics): JsonRpc {
+  return {
+    async request(method, params) {
+      metrics.rpcRequests.inc({ method });
+      try {
+        return await rpc.request(method, params);
+      } catch (error) {
+        metrics.rpcErrors.inc({ method });
+        throw error;
+      }
+    },
+    async batch(calls) {
+      for (const call of calls) metrics.rpcRequests.inc({ method: call.method });
+      let outcomes: RpcOutcome[];
+      try {
+        outcomes = await rpc.batch(calls);
+      } catch (error) {
+        for (const call of calls) metrics.rpcErrors.inc({ method: call.method });
+        throw error;
+      }
+      outcomes.forEach((outcome, i) => {
+        if (!outcome.ok) metrics.rpcErrors.inc({ method: calls[i].method });
+      });
+      return outcomes;
+    },
+  };
 }
 
 /** A back end that counts what it does; the agent uses it exactly as the back end it wraps. */
