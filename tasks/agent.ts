@@ -14,14 +14,40 @@ import { HttpJsonRpc } from "../src/rpc";
 import { parseAckWindow, parseWholeNumber } from "../src/input";
 import { readAttackReport } from "../src/victim/attackReport";
 import { parseIntakeAddress } from "../src/victim/intake";
-import { readSpendingPolicy } from "../src/victim/policy";
 import { runVictimDaemon } from "../src/victim/run";
+import {
+  ConfigSource,
+  explicitFlags,
+  PROVIDER_FLAGS,
+  VICTIM_FLAGS,
+  type ProviderConfig,
+  type ProviderPolicyConfig,
+} from "../src/ops/config";
+import type { PolicyOptions } from "../src/provider/policy";
+import { meteredJsonRpc, meterInPlace } from "../src/ops/instrument";
+import { createLogger, progressToLog } from "../src/ops/log";
+import { providerMetrics, victimMetrics } from "../src/ops/metrics";
+import { DEPLOYMENT_DIR_ENV } from "../src/deployment";
+import { OperatorError } from "../src/errors";
 import { chooseSigner, operatorAction, operatorTask, type CommonArgs } from "./lib";
 
 const agent = scope("agent", "Provider and victim agents: trade without human intervention");
 
 /** Clients for a long-running agent: local nonces (NonceManager), refused calls never sent. */
-async function agentClients(hre: HardhatRuntimeEnvironment, from: string) {
+async function agentClients(
+  hre: HardhatRuntimeEnvironment,
+  from: string,
+  chain: { chainId?: number; deployment?: string } = {},
+) {
+  if (chain.deployment !== undefined) process.env[DEPLOYMENT_DIR_ENV] = chain.deployment;
+  if (chain.chainId !== undefined) {
+    const actual = (await hre.ethers.provider.getNetwork()).chainId;
+    if (actual !== BigInt(chain.chainId)) {
+      throw new OperatorError(
+        `The node of --network ${hre.network.name} is chain ${actual}, not ${chain.chainId} as the configuration says.`,
+      );
+    }
+  }
   const signer = await chooseSigner(hre, from);
   const sender = new PreflightSigner(new NonceManager(signer));
   const system = await loadDeployedSystem(hre.ethers.provider, sender, {
@@ -38,21 +64,17 @@ function stamp(line: string): void {
   console.log(`${new Date().toISOString()} ${line}`);
 }
 
-/** Progress on standard error, when standard output carries ExaBGP's commands. */
-function stampToStderr(line: string): void {
-  console.error(`${new Date().toISOString()} ${line}`);
-}
-
-/** "0:0,1:5" → { 0: 0, 1: 5 }. */
-function parseCapacities(text: string | undefined): Record<number, number> | undefined {
-  if (text === undefined || text.trim() === "") return undefined;
-  const result: Record<number, number> = {};
-  for (const part of text.split(",")) {
-    const [offering, capacity] = part.split(":");
-    if (capacity === undefined) throw new Error(`"${part}" is not offering:capacity, e.g. 0:5.`);
-    result[parseWholeNumber(offering, "offering id")] = parseWholeNumber(capacity, "capacity");
-  }
-  return result;
+/** The policy part of the provider's configuration, as the agent takes it. */
+function providerPolicy(policy: ProviderPolicyConfig): Partial<PolicyOptions> {
+  return {
+    rateLimitBytesPerSecond: policy.rateLimitBytesPerSecond,
+    minAckMarginSeconds: policy.minAckMarginSeconds,
+    capacity:
+      policy.capacity === undefined
+        ? undefined
+        : Object.fromEntries(Object.entries(policy.capacity).map(([offering, n]) => [Number(offering), n])),
+    denyRequesters: policy.denyRequesters,
+  };
 }
 
 interface ProviderArgs extends CommonArgs {
@@ -69,14 +91,65 @@ interface ProviderArgs extends CommonArgs {
   capacity?: string;
   minAckMargin: string;
   noStatusReports: boolean;
+  configFile?: string;
+  metricsListen?: string;
+  logLevel?: string;
+  logFormat?: string;
   ordersPort?: string;
   ordersHost: string;
   orderMinLifetime: string;
 }
 
-operatorTask(agent, "provider", "Runs the provider agent until SIGINT/SIGTERM")
-  .addOptionalParam("backend", "Mitigation back end: log, exabgp or gobgp", "log", types.string)
-  .addOptionalParam("db", "The agent's SQLite database", "var/provider.db", types.string)
+/** Operations flags both long-running agents take (docs/operations.md). */
+const OPS_PARAMS = [
+  ["configFile", "The agent's configuration file (JSON, docs/operations.md); flags override it"],
+  ["metricsListen", "Serve /metrics, /healthz and /livez at host:port (e.g. 127.0.0.1:9750)"],
+  ["logLevel", "fatal, error, warn, info (default), debug or trace"],
+  ["logFormat", "json, pretty, or auto (default: pretty on a terminal)"],
+] as const;
+
+/**
+ * A long-running agent's logger (its progress lines become JSON events), and its metrics, which
+ * count every call to the node.
+ */
+function agentOps<M extends { common: Parameters<typeof meterInPlace>[1] }>(
+  hre: HardhatRuntimeEnvironment,
+  agent: "provider" | "victim",
+  config: { log: ProviderConfig["log"]; metrics: ProviderConfig["metrics"] },
+  metrics: M,
+  stdio: 1 | 2,
+) {
+  const logger = createLogger({
+    agent,
+    level: config.log.level,
+    format: config.log.format,
+    destination: config.log.file ?? stdio,
+  });
+  meterInPlace(hre.network.provider, metrics.common);
+  const ops = { logger, metrics, metricsListen: config.metrics.listen, maxLagBlocks: config.metrics.maxLagBlocks };
+  return { progress: progressToLog(logger), ops };
+}
+
+/** The provider task's defaults: a flag left at its default does not override the file. */
+const PROVIDER_DEFAULTS = {
+  from: "0",
+  backend: "log",
+  db: "var/provider.db",
+  confirmations: "0",
+  pollMs: "1000",
+  gobgpHost: "127.0.0.1",
+  gobgpPort: "50051",
+  gobgpBinary: "gobgp",
+  rateLimit: "125000000",
+  minAckMargin: "2",
+  noStatusReports: false,
+};
+
+const providerTask = operatorTask(agent, "provider", "Runs the provider agent until SIGINT/SIGTERM");
+for (const [name, description] of OPS_PARAMS) providerTask.addOptionalParam(name, description, undefined, types.string);
+providerTask
+  .addOptionalParam("backend", "Mitigation back end: log, exabgp or gobgp", PROVIDER_DEFAULTS.backend, types.string)
+  .addOptionalParam("db", "The agent's SQLite database", PROVIDER_DEFAULTS.db, types.string)
   .addOptionalParam("confirmations", "Blocks to wait before acting on an event", "0", types.string)
   .addOptionalParam("pollMs", "Milliseconds between polls of the chain", "1000", types.string)
   .addOptionalParam("startBlock", "First block to read when the database has no cursor", undefined, types.string)
@@ -98,34 +171,43 @@ operatorTask(agent, "provider", "Runs the provider agent until SIGINT/SIGTERM")
   .addOptionalParam("orderMinLifetime", "Refuse orders expiring sooner than this (s)", "4", types.string)
   .setAction(
     operatorAction(async (args: ProviderArgs, hre) => {
-      const { market, registry } = await agentClients(hre, args.from);
+      const source = ConfigSource.provider(
+        args.configFile,
+        explicitFlags({ ...args }, PROVIDER_DEFAULTS, PROVIDER_FLAGS),
+      );
+      const config = source.load();
       // ExaBGP reads its API commands from the agent's standard output: keep it for them alone.
-      const commandsOnStdout = args.backend === "exabgp" && (args.exabgpOutput ?? "-") === "-";
-      const progress = commandsOnStdout ? stampToStderr : stamp;
+      const commandsOnStdout = config.backend.name === "exabgp" && config.backend.output === "-";
+      const { progress, ops } = agentOps(hre, "provider", config, providerMetrics(), commandsOnStdout ? 2 : 1);
+      const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runProviderProcess({
         market,
         registry,
         provider: hre.ethers.provider,
-        db: args.db,
+        service: config.service,
+        db: config.db,
         backend: {
-          name: args.backend,
-          exabgpOutput: args.exabgpOutput,
-          gobgpBinary: args.gobgpBinary,
-          gobgpHost: args.gobgpHost,
-          gobgpPort: parseWholeNumber(args.gobgpPort, "gobgpd gRPC port", 1, 65535),
+          name: config.backend.name,
+          exabgpOutput: config.backend.output,
+          gobgpBinary: config.backend.binary,
+          gobgpHost: config.backend.host,
+          gobgpPort: config.backend.port,
           log: progress,
         },
-        confirmations: parseWholeNumber(args.confirmations, "confirmation depth"),
-        pollMs: parseWholeNumber(args.pollMs, "poll interval in ms", 10),
-        startBlock: args.startBlock === undefined ? undefined : parseWholeNumber(args.startBlock, "start block"),
-        policy: {
-          rateLimitBytesPerSecond: parseWholeNumber(args.rateLimit, "rate limit in bytes per second", 1),
-          capacity: parseCapacities(args.capacity),
-          minAckMarginSeconds: parseWholeNumber(args.minAckMargin, "acknowledgement margin in seconds"),
-        },
-        statusReports: !args.noStatusReports,
+        confirmations: config.confirmations,
+        pollMs: config.pollMs,
+        startBlock: config.startBlock,
+        policy: providerPolicy(config.policy),
+        statusReports: config.statusReports,
         onProgress: progress,
-        rpc: "url" in hre.network.config ? new HttpJsonRpc(hre.network.config.url) : undefined,
+        ops: {
+          ...ops,
+          reloadPolicy: args.configFile === undefined ? undefined : () => providerPolicy(source.load().policy),
+        },
+        rpc:
+          "url" in hre.network.config
+            ? meteredJsonRpc(new HttpJsonRpc(hre.network.config.url), ops.metrics.common)
+            : undefined,
         orders:
           args.ordersPort === undefined
             ? undefined
@@ -181,9 +263,22 @@ interface VictimDaemonArgs extends CommonArgs {
   pollMs: string;
   followMs: string;
   dryRun: boolean;
+  configFile?: string;
+  metricsListen?: string;
+  logLevel?: string;
+  logFormat?: string;
 }
 
-operatorTask(agent, "victim-daemon", "Buys mitigation on the detector's notifications until SIGINT/SIGTERM")
+const VICTIM_DEFAULTS = { from: "0", db: "var/victim.db", listen: "127.0.0.1:9740", pollMs: "1000", followMs: "250" };
+
+const victimDaemonTask = operatorTask(
+  agent,
+  "victim-daemon",
+  "Buys mitigation on the detector's notifications until SIGINT/SIGTERM",
+);
+for (const [name, description] of OPS_PARAMS)
+  victimDaemonTask.addOptionalParam(name, description, undefined, types.string);
+victimDaemonTask
   .addOptionalParam("policy", "The spending policy (JSON): budgets, price limit, kinds", undefined, types.string)
   .addOptionalParam("db", "The daemon's SQLite database", "var/victim.db", types.string)
   .addOptionalParam("listen", "Where the notify script posts: host:port or unix:/path", "127.0.0.1:9740", types.string)
@@ -191,22 +286,23 @@ operatorTask(agent, "victim-daemon", "Buys mitigation on the detector's notifica
   .addOptionalParam("followMs", "Milliseconds between looks for the providers' answers", "250", types.string)
   .addFlag("dryRun", "Log what would be bought, buy nothing (overrides the policy)")
   .setAction(
-    operatorAction<VictimDaemonArgs, unknown>(["policy"], async (args, hre) => {
-      const policy = readSpendingPolicy(args.policy!);
-      const listen = parseIntakeAddress(args.listen);
-      const pollMs = parseWholeNumber(args.pollMs, "poll interval in ms", 10);
-      const followMs = parseWholeNumber(args.followMs, "follow interval in ms", 10);
-      const { market, registry } = await agentClients(hre, args.from);
+    operatorAction<VictimDaemonArgs, unknown>(async (args, hre) => {
+      const flags = { ...explicitFlags({ ...args }, VICTIM_DEFAULTS, VICTIM_FLAGS), dryRun: args.dryRun };
+      const source = ConfigSource.victim(args.configFile, flags);
+      const config = source.load();
+      const { progress, ops } = agentOps(hre, "victim", config, victimMetrics(), 1);
+      const { market, registry } = await agentClients(hre, config.chain.account, config.chain);
       const counts = await runVictimDaemon({
         market,
         registry,
         provider: hre.ethers.provider,
-        db: args.db,
-        policy: { ...policy, dryRun: policy.dryRun || args.dryRun },
-        listen,
-        pollMs,
-        followMs,
-        onProgress: stamp,
+        db: config.db,
+        policy: config.policy,
+        listen: parseIntakeAddress(config.listen),
+        pollMs: config.pollMs,
+        followMs: config.followMs,
+        onProgress: progress,
+        ops: { ...ops, reloadPolicy: () => source.load().policy },
       });
       const text = Object.entries(counts)
         .map(([state, n]) => `${n} ${state}`)

@@ -107,7 +107,7 @@ export class ProviderAgent {
   private readonly startBlock: number;
   private readonly maxBlockRange: number;
   private readonly maxBatch: number;
-  private readonly policy: PolicyOptions;
+  private policy: PolicyOptions;
   private readonly statusReports: boolean;
   private readonly maxBackoffMs: number;
   private readonly resyncEveryMs: number;
@@ -186,6 +186,11 @@ export class ProviderAgent {
     this.poked = true;
     // While the node fails, the back-off decides when to try again.
     if (!this.failing) this.pause.wake();
+  }
+
+  /** Puts a new policy in force from the next decision on (SIGHUP); decisions made stand. */
+  setPolicy(policy: Partial<PolicyOptions>): void {
+    this.policy = { ...DEFAULT_POLICY, ...policy };
   }
 
   get running(): boolean {

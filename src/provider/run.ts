@@ -4,13 +4,39 @@ import type { Provider } from "ethers";
 import { createBackend, type BackendSettings } from "../backends";
 import type { MarketClient } from "../clients/market";
 import type { RegistryClient } from "../clients/registry";
-import { terminationSignal } from "../pause";
+import {
+  countingProgress,
+  meteredOrderHandler,
+  observeProviderStore,
+  startOpsEndpoint,
+  WatchedSource,
+} from "../ops/agents";
+import { MeteredBackend } from "../ops/instrument";
+import { progressToLog, type Logger } from "../ops/log";
+import { providerMetrics, type ProviderMetrics } from "../ops/metrics";
+import { handleSignals, stopWithin } from "../ops/signals";
 import type { PolicyOptions } from "./policy";
 import type { JsonRpc } from "../rpc";
 import { ProviderAgent, type AgentCounts } from "./agent";
+import { nodeSource } from "./source";
 import type { OrderSettings } from "./orderDesk";
 import { startOrderServer, type OrderServer } from "./orderServer";
 import { AgentStore } from "./store";
+
+/** Metrics, health endpoints and logs of the running process (docs/operations.md). */
+export interface ProviderOpsSettings {
+  logger: Logger;
+  /** host:port of /metrics, /healthz and /livez; none when absent. */
+  metricsListen?: string;
+  /** /healthz is unready past this many blocks behind the head. */
+  maxLagBlocks: number;
+  /** The metrics to fill (the RPC provider may already count into them); new ones by default. */
+  metrics?: ProviderMetrics;
+  /** Reads the policy again (SIGHUP); throws one sentence, changing nothing, on a mistake. */
+  reloadPolicy?: () => Partial<PolicyOptions>;
+  /** Longest graceful stop after SIGTERM before the process exits anyway, ms. */
+  stopDeadlineMs?: number;
+}
 
 /** Where the agent takes signed orders (`POST /orders`), and how. */
 export interface OrderIntakeSettings extends Partial<OrderSettings> {
@@ -33,6 +59,7 @@ export interface ProviderProcessSettings {
   policy?: Partial<PolicyOptions>;
   statusReports: boolean;
   onProgress: (line: string) => void;
+  ops?: ProviderOpsSettings;
   /** Batched reads (give an HttpJsonRpc where the node has a URL); through `provider` otherwise. */
   rpc?: JsonRpc;
   /** Takes signed orders over HTTP and settles them, when given. */
@@ -54,12 +81,19 @@ async function orderSettings(settings: ProviderProcessSettings, intake: OrderInt
 /** Starts the agent, waits for a termination signal, stops it cleanly and returns its counts. */
 export async function runProviderProcess(settings: ProviderProcessSettings): Promise<AgentCounts> {
   const service = settings.service ?? (await settings.market.myService());
-  const backend = createBackend(settings.backend);
+  const metrics = settings.ops?.metrics ?? providerMetrics({ labels: { service } });
+  const backend = new MeteredBackend(createBackend(settings.backend), metrics.own);
   const store = new AgentStore(settings.db);
+  const source = new WatchedSource(nodeSource(settings.provider), metrics.common);
+  observeProviderStore(metrics, store, source);
+  // With a logger, every event carries the service.
+  const log = settings.ops ? progressToLog(settings.ops.logger.child({ service })) : settings.onProgress;
+  const onProgress = countingProgress(metrics.common, log);
   const agent = new ProviderAgent({
     market: settings.market,
     registry: settings.registry,
     provider: settings.provider,
+    source,
     service,
     store,
     backend,
@@ -68,38 +102,68 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
     startBlock: settings.startBlock,
     policy: settings.policy,
     statusReports: settings.statusReports,
-    onProgress: settings.onProgress,
+    onProgress,
     rpc: settings.rpc,
     orders: settings.orders && (await orderSettings(settings, settings.orders)),
   });
-  settings.onProgress(
+  log(
     `provider agent for ${service}: back end ${backend.name}, store ${settings.db}, ` +
       `${settings.confirmations} confirmation(s), cursor ${store.cursor() ?? "none"}`,
   );
-  const signalled = terminationSignal();
-  agent.start();
+  const signals = handleSignals({
+    reload: () => {
+      const reload = settings.ops?.reloadPolicy;
+      if (!reload) throw new Error("The agent was started without a configuration file: there is nothing to reload.");
+      agent.setPolicy(reload());
+    },
+    onReload: ({ ok, message }) => {
+      metrics.common.configReloads.inc({ outcome: ok ? "ok" : "failed" });
+      log(`${ok ? "" : "error: "}SIGHUP: ${message}`);
+    },
+  });
+  let endpoint: Awaited<ReturnType<typeof startOpsEndpoint>>;
   let server: OrderServer | undefined;
   try {
+    agent.start();
     if (settings.orders && agent.orders) {
-      server = await startOrderServer(agent.orders, settings.orders.host, settings.orders.port, settings.onProgress);
-      settings.onProgress(`order intake listening at ${server.url}/orders`);
+      server = await startOrderServer(
+        meteredOrderHandler(agent.orders, metrics),
+        settings.orders.host,
+        settings.orders.port,
+        log,
+      );
+      log(`order intake listening at ${server.url}/orders`);
     }
-  } catch (error) {
+    endpoint = settings.ops
+      ? await startOpsEndpoint({
+          listen: settings.ops.metricsListen,
+          metrics,
+          provider: settings.provider,
+          position: () => store.cursor() ?? null,
+          maxLagBlocks: settings.ops.maxLagBlocks,
+          backend,
+          lastActivity: () => source.lastAsked,
+          maxSilenceMs: Math.max(60_000, 20 * settings.pollMs),
+          logger: settings.ops.logger,
+        })
+      : undefined;
+    const signal = await signals.stopped;
+    log(`${signal}: finishing what is in flight, then stopping (cursor ${store.cursor() ?? "none"})`);
+    if (server) {
+      await server.close();
+      server = undefined;
+      log("order intake closed");
+    }
+    // The cursor and every intent are committed as the agent goes: stopping ends the pass in flight.
+    await stopWithin(() => agent.stop(), settings.ops?.stopDeadlineMs ?? 30_000);
+    log(`agent stopped at cursor ${store.cursor() ?? "none"}`);
+    return agent.counts();
+  } finally {
+    signals.dispose();
+    await server?.close();
     await agent.stop();
+    await endpoint?.close();
     store.close();
     await backend.close();
-    throw error;
   }
-  const signal = await signalled;
-  settings.onProgress(`${signal}: stopping`);
-  if (server) {
-    await server.close();
-    settings.onProgress("order intake closed");
-  }
-  await agent.stop();
-  settings.onProgress("agent stopped");
-  const counts = agent.counts();
-  store.close();
-  await backend.close();
-  return counts;
 }

@@ -474,6 +474,18 @@ export class AgentStore extends SqliteStore {
       .run(Date.now(), requestId?.toString() ?? null, event, detail);
   }
 
+  /** The journal after entry `seq`, at most `limit` entries (the metrics read it as it grows). */
+  journalSince(seq: number, limit = 10_000): JournalEntry[] {
+    const rows = this.db.prepare("SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?").all(seq, limit) as {
+      seq: number;
+      at: number;
+      request_id: string | null;
+      event: string;
+      detail: string;
+    }[];
+    return rows.map((r) => ({ seq: r.seq, at: r.at, requestId: r.request_id, event: r.event, detail: r.detail }));
+  }
+
   // ---- signed orders ----
 
   /** Records an accepted order (the caller commits many in one transaction). */

@@ -61,6 +61,8 @@ export interface VictimDaemonOptions {
   describeService?: (service: string) => string;
   /** One line per thing the daemon does or refuses. */
   onProgress?: (line: string) => void;
+  /** After each pass that went through, with the head block it saw (metrics, health). */
+  onPass?: (head: number) => void;
 }
 
 /** The daemon's answer to a notification, for the detector's log. */
@@ -88,7 +90,8 @@ export class VictimDaemon {
   private readonly market: MarketClient;
   private readonly provider: Provider;
   readonly store: VictimStore;
-  readonly policy: SpendingPolicy;
+  /** Replaced as a whole on SIGHUP; each decision reads it once. */
+  policy: SpendingPolicy;
   private readonly pollMs: number;
   private readonly followMs: number;
   private readonly retryMs: number;
@@ -96,6 +99,7 @@ export class VictimDaemon {
   private readonly orders: OrderDesk | false;
   private readonly describeService: (service: string) => string;
   private readonly progress: (line: string) => void;
+  private readonly onPass: (head: number) => void;
 
   private me: string | undefined;
   private loop: Promise<void> | undefined;
@@ -128,6 +132,7 @@ export class VictimDaemon {
     this.orders = options.orders ?? new OrderDesk({ market: options.market, provider: options.provider });
     this.describeService = options.describeService ?? ((s) => s);
     this.progress = options.onProgress ?? (() => undefined);
+    this.onPass = options.onPass ?? (() => undefined);
   }
 
   /** Recovers what a crash left in flight, approves the directory, and starts the passes. */
@@ -417,6 +422,7 @@ export class VictimDaemon {
     await this.withdrawEnded(now);
     this.fill(now, number);
     await this.keepAllowance();
+    this.onPass(number);
   }
 
   private async chainHead(): Promise<{ number: number; timestamp: number }> {

@@ -104,8 +104,9 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
         agent!.child!.stdout!.on("data", (d: Buffer) => appendFileSync("/tmp/orders-crash-agent.log", d));
         agent!.child!.stderr!.on("data", (d: Buffer) => appendFileSync("/tmp/orders-crash-agent.log", d));
       }
-      await agent!.waitFor("/orders\n", 180_000);
-      const url = /order intake listening at (\S+)/.exec(agent!.output)?.[1];
+      // The line is a JSON log event: its message ends with the intake's URL.
+      await agent!.waitFor('/orders"}\n', 180_000);
+      const url = /order intake listening at ([^\s"]+)/.exec(agent!.output)?.[1];
       if (url === undefined) throw new Error(`no intake URL in: ${agent!.output}`);
       const health = url.replace(/orders$/, "health");
       await until(

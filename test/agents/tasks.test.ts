@@ -121,7 +121,7 @@ describe("agent tasks", function () {
       json: false,
     });
     expect(run.exitCode).to.equal(1);
-    expect(run.output).to.equal('"quagga" is not a back end: use log, exabgp, gobgp.');
+    expect(run.output).to.equal('--backend must be one of log, exabgp, gobgp, not "quagga".');
   });
 
   it("agent victim-daemon refuses a missing or bad policy, or a bad address to listen on, before starting", async function () {
@@ -134,7 +134,12 @@ describe("agent tasks", function () {
       dryRun: false,
       json: false,
     };
-    expect(await runTask("victim-daemon", args)).to.deep.include({ exitCode: 1, output: "--policy is required." });
+    // Every mistake at once: the address (port 0 is not one to listen on) and the missing policy.
+    const badListen = '--listen must be host:port or unix:/path, not "127.0.0.1:0".';
+    expect(await runTask("victim-daemon", args)).to.deep.include({
+      exitCode: 1,
+      output: `${badListen} --policy is required.`,
+    });
     const policy = path.join(dir, "policy.json");
     writeFileSync(
       policy,
@@ -142,7 +147,7 @@ describe("agent tasks", function () {
     );
     expect(await runTask("victim-daemon", { ...args, policy })).to.deep.include({
       exitCode: 1,
-      output: `${policy}: "maxPricePerPurchase" must be a price in tokens, such as "50" or "12.5", not "abc".`,
+      output: `${badListen} ${policy}: "maxPricePerPurchase" must be a price in tokens, such as "50" or "12.5", not "abc".`,
     });
     writeFileSync(
       policy,
@@ -150,7 +155,7 @@ describe("agent tasks", function () {
     );
     expect(await runTask("victim-daemon", { ...args, policy, listen: "localhost" })).to.deep.include({
       exitCode: 1,
-      output: '"localhost" is not an address to listen on: write host:port (127.0.0.1:9740) or unix:/path.',
+      output: '--listen must be host:port or unix:/path, not "localhost".',
     });
   });
 });

@@ -23,6 +23,10 @@ export interface TestAnvilOptions {
   timeoutMs?: number;
   /** Seconds between blocks (interval mining, as a real chain); automine when absent. */
   blockTime?: number;
+  /** The port (to start a stopped node again where its clients look for it); a free one by default. */
+  port?: number;
+  /** A file the chain is loaded from at start and saved to on stop (a node that comes back). */
+  statePath?: string;
 }
 
 /**
@@ -35,11 +39,16 @@ export async function startTestAnvil(options: TestAnvilOptions = {}): Promise<Te
     console.log(`    (skipped: no anvil binary at ${ANVIL_BIN}; npm ci installs @foundry-rs/anvil-linux-amd64)`);
     return null;
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const mining = options.blockTime === undefined ? [] : ["--block-time", String(options.blockTime)];
-  const child = spawn(ANVIL_BIN, ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC, ...mining], {
-    stdio: "ignore",
-  });
+  const state = options.statePath === undefined ? [] : ["--state", options.statePath];
+  const child = spawn(
+    ANVIL_BIN,
+    ["--port", String(port), "--silent", "--mnemonic", ANVIL_MNEMONIC, ...mining, ...state],
+    {
+      stdio: "ignore",
+    },
+  );
   const network = Network.from(31337);
   const provider = new JsonRpcProvider(`http://127.0.0.1:${port}`, network, { staticNetwork: network, polling: true });
   provider.pollingInterval = 50;
