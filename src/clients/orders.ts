@@ -4,37 +4,27 @@
  * hash and request id, signing, the JSON a victim sends over HTTP, and a fast signer check.
  * `contracts/libraries/MitigationOrders.sol` hashes the same way on chain.
  */
-import { TypedDataEncoder, getBytes, type Signer, type TypedDataDomain } from "ethers";
+import { TypedDataEncoder, getBytes, type Signer } from "ethers";
 import { ecdsaRecover, ecdsaSign } from "secp256k1";
 
 import { ProviderServiceContract__factory, type IProviderServiceContract } from "../../typechain-types";
 import { OperatorError } from "../errors";
 import { checksumHex, keccak256Bytes } from "../keccak";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
+import { ORDER_TYPES, orderDomain, typedValue, type Order } from "./order-terms";
 import { parseAccount } from "./registry";
 
-/** The EIP-712 domain's name and version (ProviderServiceContract's constructor). */
-export const ORDER_DOMAIN_NAME = "DDoS Mitigation Service";
-export const ORDER_DOMAIN_VERSION = "1";
-
-/** The EIP-712 types of an order. */
-export const ORDER_TYPES = {
-  IpPrefix: [
-    { name: "network", type: "uint128" },
-    { name: "prefixLength", type: "uint8" },
-  ],
-  Order: [
-    { name: "service", type: "address" },
-    { name: "requester", type: "address" },
-    { name: "offeringId", type: "uint32" },
-    { name: "target", type: "IpPrefix" },
-    { name: "sources", type: "IpPrefix[]" },
-    { name: "duration", type: "uint32" },
-    { name: "maxPrice", type: "uint96" },
-    { name: "expiry", type: "uint40" },
-    { name: "salt", type: "uint256" },
-  ],
-};
+export {
+  ORDER_DOMAIN_NAME,
+  ORDER_DOMAIN_VERSION,
+  ORDER_TYPES,
+  fromOrderStruct,
+  hashOrderTyped,
+  isOrderRequestId,
+  orderDomain,
+  orderRequestId,
+  type Order,
+} from "./order-terms";
 
 /** `IProviderServiceContract.OrderSkipReason`: why `settleOrders` skipped an order. */
 export enum OrderSkipReason {
@@ -72,19 +62,6 @@ export const ORDER_SKIP_REASONS = [
   "its payment failed (allowance or balance too low)",
 ] as const;
 
-/** An order with its fields as the contract takes them. */
-export interface Order {
-  service: string;
-  requester: string;
-  offeringId: number;
-  target: Prefix;
-  sources: Prefix[];
-  duration: number;
-  maxPrice: bigint;
-  expiry: number;
-  salt: bigint;
-}
-
 export interface SignedOrder {
   order: Order;
   signature: string;
@@ -106,26 +83,6 @@ export interface OrderJson {
 export interface SignedOrderJson {
   order: OrderJson;
   signature: string;
-}
-
-/** The domain of one service on one chain: an order signed for it is settled only there. */
-export function orderDomain(chainId: bigint | number, service: string): TypedDataDomain {
-  return { name: ORDER_DOMAIN_NAME, version: ORDER_DOMAIN_VERSION, chainId, verifyingContract: service };
-}
-
-function typedValue(order: Order): Record<string, unknown> {
-  const prefix = (p: Prefix) => ({ network: p.network, prefixLength: p.length });
-  return {
-    service: order.service,
-    requester: order.requester,
-    offeringId: order.offeringId,
-    target: prefix(order.target),
-    sources: order.sources.map(prefix),
-    duration: order.duration,
-    maxPrice: order.maxPrice,
-    expiry: order.expiry,
-    salt: order.salt,
-  };
 }
 
 /** The order as the contract's `Order` struct. */
@@ -256,17 +213,6 @@ export function settleOrdersCalldata(items: readonly { tuple: Uint8Array; signat
   }
   const head = Buffer.concat([settleSelector, word(64), word(64 + orders.length)]);
   return "0x" + Buffer.concat([head, orders, ...signatureParts, ...signatures]).toString("hex");
-}
-
-/** `requester << 64 | 1 << 63 | (hash mod 2^63)`: the request id a settled order runs under. */
-export function orderRequestId(requester: string, hash: string): bigint {
-  const bit = 1n << 63n;
-  return (BigInt(requester) << 64n) | bit | (BigInt(hash) & (bit - 1n));
-}
-
-/** True when a request id is an order's (else a direct request's). */
-export function isOrderRequestId(id: bigint): boolean {
-  return ((id >> 63n) & 1n) === 1n;
 }
 
 /** Signs an order as its requester (an EOA). */

@@ -2,15 +2,16 @@
  * Follows the system's events for the dashboard: reads them with eth_getLogs in bounded block
  * ranges from the deployment on, then polls the head and reads each new block's logs. The logs
  * read are those of the directory, the token and every service the directory created (a service
- * created in a range is read again over that range, so none of its first logs is missed).
+ * created in a range is read again over that range, so none of its first logs is missed), and the
+ * transactions that settled signed orders (their calldata holds the orders' targets and sources).
  * Browser-safe.
  */
 import { getAddress, type Log, type Provider } from "ethers";
 
 import { toOperatorError } from "../errors";
-import { SERVICE_CREATED_TOPIC, type ChainBatch } from "./model";
+import { ORDER_SETTLED_TOPIC, SERVICE_CREATED_TOPIC, type ChainBatch, type SettlementTransaction } from "./model";
 
-export type FollowProvider = Pick<Provider, "getBlock" | "getLogs">;
+export type FollowProvider = Pick<Provider, "getBlock" | "getLogs" | "getTransaction">;
 
 export interface FollowerOptions {
   provider: FollowProvider;
@@ -98,9 +99,13 @@ export class ChainFollower {
       const logs = await this.read(fromBlock, toBlock);
       const times = new Map([[head, latest.timestamp]]);
       const missing = [...new Set(logs.map((l) => l.blockNumber)).add(toBlock)].filter((n) => !times.has(n));
-      for (const [n, time] of await Promise.all(missing.map((n) => this.blockTime(n)))) times.set(n, time);
+      const [blockTimes, settlements] = await Promise.all([
+        Promise.all(missing.map((n) => this.blockTime(n))),
+        this.settlements(logs),
+      ]);
+      for (const [n, time] of blockTimes) times.set(n, time);
       if (this.stopped) return;
-      this.options.onBatch({ logs, times, toBlock });
+      this.options.onBatch({ logs, times, toBlock, settlements });
       this.cursor = toBlock;
     }
   }
@@ -109,6 +114,23 @@ export class ChainFollower {
     const block = await this.options.provider.getBlock(number);
     if (block === null) throw new Error(`The node has no block ${number}.`);
     return [number, block.timestamp];
+  }
+
+  /**
+   * Each transaction that carries OrderSettled logs, read once (a JsonRpcProvider sends the calls
+   * of one tick as one batch); null for one the node cannot return, so the orders still show.
+   */
+  private async settlements(logs: readonly Log[]): Promise<Map<string, SettlementTransaction | null>> {
+    const hashes = [...new Set(logs.filter((l) => l.topics[0] === ORDER_SETTLED_TOPIC).map((l) => l.transactionHash))];
+    const read = async (hash: string): Promise<[string, SettlementTransaction | null]> => {
+      try {
+        const tx = await this.options.provider.getTransaction(hash);
+        return [hash, tx === null ? null : { data: tx.data, chainId: tx.chainId }];
+      } catch {
+        return [hash, null];
+      }
+    };
+    return new Map(await Promise.all(hashes.map(read)));
   }
 
   private async read(fromBlock: number, toBlock: number): Promise<Log[]> {

@@ -5,7 +5,12 @@
  */
 import { getAddress, type Log } from "ethers";
 
-import { MitigationToken__factory, ServiceDirectory__factory } from "../../typechain-types";
+import {
+  MitigationToken__factory,
+  ProviderServiceContract__factory,
+  ServiceDirectory__factory,
+} from "../../typechain-types";
+import { fromOrderStruct, hashOrderTyped, type Order } from "../clients/order-terms";
 import {
   MITIGATION_KINDS,
   REQUEST_STATUSES,
@@ -22,6 +27,18 @@ export interface ChainBatch {
   /** Unix seconds of every block that has logs, and of `toBlock`. */
   times: ReadonlyMap<number, number>;
   toBlock: number;
+  /**
+   * The transactions that settled signed orders in these logs (`settleOrders`), by hash: their
+   * calldata and chain id, or null when the node did not return one (the order then shows without
+   * its target and sources).
+   */
+  settlements?: ReadonlyMap<string, SettlementTransaction | null>;
+}
+
+/** What the model needs of a settlement transaction (eth_getTransactionByHash). */
+export interface SettlementTransaction {
+  data: string;
+  chainId: bigint;
 }
 
 export interface PricePoint {
@@ -61,11 +78,14 @@ export interface StatusReport {
 
 /**
  * One row of the Live view: a mitigation and its life. Requests start pending; a settled signed
- * order (OrderSettled, coming with the contracts' orders) will be a row of kind "order" that starts
- * acknowledged, and lives on exactly as an acknowledged request (status reports, withdrawal, rating).
+ * order (OrderSettled) is a row of kind "order" that starts acknowledged (answered in the block it
+ * was requested in, with no response time) and lives on exactly as an acknowledged request
+ * (status reports, withdrawal, rating). An order's target and sources come from its settlement's
+ * calldata: without it, `target` is undefined and `sources` empty.
  */
-export interface MitigationRow extends RequestedEvent {
-  kind: "request";
+export interface MitigationRow extends Omit<RequestedEvent, "target"> {
+  kind: "request" | "order";
+  target: RequestedEvent["target"] | undefined;
   /** `service/requestId`, unique in the market. */
   key: string;
   status: RequestStatusName;
@@ -96,7 +116,21 @@ export interface TransferRecord {
 const DIRECTORY = ServiceDirectory__factory.createInterface();
 const TOKEN = MitigationToken__factory.createInterface();
 const TRANSFER_TOPIC = TOKEN.getEvent("Transfer").topicHash;
+const SERVICE = ProviderServiceContract__factory.createInterface();
 export const SERVICE_CREATED_TOPIC = DIRECTORY.getEvent("ServiceCreated").topicHash;
+export const ORDER_SETTLED_TOPIC = SERVICE.getEvent("OrderSettled").topicHash;
+
+/** The orders a `settleOrders` call carries, by their hash; empty when it is not one. */
+export function settledOrders(tx: SettlementTransaction): Map<string, Order> {
+  const byHash = new Map<string, Order>();
+  const call = SERVICE.parseTransaction({ data: tx.data });
+  if (call === null || call.name !== "settleOrders") return byHash;
+  for (const struct of call.args.orders as Parameters<typeof fromOrderStruct>[0][]) {
+    const order = fromOrderStruct(struct);
+    byHash.set(hashOrderTyped(order, tx.chainId), order);
+  }
+  return byHash;
+}
 
 function bigintOf(value: unknown): bigint {
   if (typeof value !== "bigint") throw new Error(`Expected an integer in an event, got ${String(value)}.`);
@@ -112,6 +146,10 @@ export class MarketModel {
   readonly services = new Map<string, ServiceState>();
   readonly rows = new Map<string, MitigationRow>();
   readonly transfers: TransferRecord[] = [];
+  /** Orders skipped at settlement (OrderSkipped), by service. */
+  readonly skippedOrders = new Map<string, number>();
+  /** The decoded orders of the settlement transactions seen, by transaction hash. */
+  private readonly settlementOrders = new Map<string, Map<string, Order>>();
   /** The last block applied and its time. */
   head = { block: -1, time: 0 };
 
@@ -133,7 +171,7 @@ export class MarketModel {
       const address = getAddress(log.address);
       if (address === directory) this.applyDirectory(log);
       else if (address === token) this.applyToken(log, time);
-      else if (this.services.has(address)) this.applyService(address, log, time);
+      else if (this.services.has(address)) this.applyService(address, log, time, batch.settlements);
     }
     this.head = { block: batch.toBlock, time: batch.times.get(batch.toBlock) ?? this.head.time };
   }
@@ -173,7 +211,24 @@ export class MarketModel {
     });
   }
 
-  private applyService(address: string, log: Log, time: number): void {
+  /** The order with this hash in its settlement transaction, if that transaction could be read. */
+  private settledOrder(log: Log, orderHash: string, settlements: ChainBatch["settlements"]): Order | undefined {
+    let orders = this.settlementOrders.get(log.transactionHash);
+    if (orders === undefined) {
+      const tx = settlements?.get(log.transactionHash);
+      if (tx == null) return undefined;
+      try {
+        orders = settledOrders(tx);
+      } catch {
+        // Calldata that does not decode: the row shows without its target and sources.
+        orders = new Map();
+      }
+      this.settlementOrders.set(log.transactionHash, orders);
+    }
+    return orders.get(orderHash.toLowerCase());
+  }
+
+  private applyService(address: string, log: Log, time: number, settlements: ChainBatch["settlements"]): void {
     const parsed = parseServiceLog(log);
     if (parsed === null) return;
     const service = this.services.get(address)!;
@@ -224,6 +279,44 @@ export class MarketModel {
         });
         break;
       }
+      case "OrderSettled": {
+        const requestId = bigintOf(args.requestId);
+        const orderHash = String(args.orderHash);
+        const order = this.settledOrder(log, orderHash, settlements);
+        const now = this.now();
+        const key = rowKey(address, requestId);
+        const startedAt = numberOf(args.startedAt);
+        const endsAt = numberOf(args.endsAt);
+        this.rows.set(key, {
+          kind: "order",
+          key,
+          service: address,
+          requestId,
+          requester: getAddress("0x" + (requestId >> 64n).toString(16).padStart(40, "0")),
+          offeringId: numberOf(args.offeringId),
+          target: order?.target,
+          sources: order?.sources ?? [],
+          duration: endsAt - startedAt,
+          price: bigintOf(args.price),
+          // Never pending: settled acknowledged, so no acknowledgement deadline applies.
+          ackDeadline: startedAt,
+          blockNumber: block,
+          transactionHash: log.transactionHash,
+          status: "acknowledged",
+          time,
+          answeredBlock: block,
+          answeredAt: time,
+          startedAt,
+          endsAt,
+          reports: [],
+          seenAt: now,
+          changedAt: now,
+        });
+        break;
+      }
+      case "OrderSkipped":
+        this.skippedOrders.set(address, (this.skippedOrders.get(address) ?? 0) + 1);
+        break;
       case "MitigationAcknowledged":
         this.change(row(), "acknowledged", (r) => {
           r.answeredBlock = block;

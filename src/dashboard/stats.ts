@@ -7,8 +7,15 @@ import { ZeroAddress } from "ethers";
 
 import type { MarketModel, MitigationRow } from "./model";
 
+/**
+ * A provider's figures. They count direct requests only: a signed order is settled acknowledged
+ * by the provider itself, so it has no response time and says nothing of acknowledging; it is
+ * counted apart, in `orders` (its rating counts in the average rating).
+ */
 export interface ProviderStats {
   requests: number;
+  /** Signed orders settled. */
+  orders: number;
   acknowledged: number;
   rejected: number;
   /** Reclaimed, or pending past the acknowledgement deadline. */
@@ -35,7 +42,8 @@ export function wasAcknowledged(row: MitigationRow): boolean {
 }
 
 export function providerStats(model: MarketModel, service: string): ProviderStats {
-  const rows = [...model.rows.values()].filter((r) => r.service === service);
+  const all = [...model.rows.values()].filter((r) => r.service === service);
+  const rows = all.filter((r) => r.kind === "request");
   const acknowledged = rows.filter(wasAcknowledged).length;
   const rejected = rows.filter((r) => r.status === "rejected").length;
   const late = (r: MitigationRow) => r.status === "pending" && r.ackDeadline < model.head.time;
@@ -46,6 +54,7 @@ export function providerStats(model: MarketModel, service: string): ProviderStat
   const ratings = model.services.get(service)?.ratings ?? [];
   return {
     requests: rows.length,
+    orders: all.length - rows.length,
     acknowledged,
     rejected,
     unanswered,

@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { getAddress, parseUnits } from "ethers";
+import { ZeroAddress, getAddress, parseUnits } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 import { MarketClient } from "../../src/clients/market";
@@ -292,6 +292,17 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
     await page.selectOption('select[aria-label="provider"]', service);
     expect(await page.locator("#live tbody tr").count()).to.equal(2);
     await page.selectOption('select[aria-label="provider"]', "");
+    // The demo bought from Gamma by signed order: one row of kind order, its target read from the
+    // settlement's calldata, settled acknowledged.
+    await page.selectOption('select[aria-label="kind"]', "order");
+    const order = '#live tr[data-kind="order"]';
+    expect(await page.locator("#live tbody tr").count()).to.equal(1);
+    expect(await text(order))
+      .to.include("Gamma Telecom")
+      .and.include("settled by order");
+    expect(await text(`${order} td.prefix >> nth=0`)).to.equal("203.0.113.10/32");
+    expect(await page.locator(order).getAttribute("data-status")).to.be.oneOf(["acknowledged", "withdrawn"]);
+    await page.selectOption('select[aria-label="kind"]', "");
     await screenshot("live");
     expect(problems).to.deep.equal([]);
   });
@@ -322,8 +333,13 @@ describe("dashboard in Chromium (anvil with 1 s blocks, after the demo)", functi
 
   it("shows every account's balance as the token reports it, the charts, and a price change live", async function () {
     await page.goto(`${server!.url}#accounts`);
-    await page.waitForSelector("#accounts tbody tr[data-account] >> nth=10");
+    // Every account a Transfer names (since the demo buys from Gamma by order, which pays Gamma
+    // directly, Gamma's service contract never holds a token and is not among them).
+    const transfers = await system.token.queryFilter(system.token.filters.Transfer());
+    const accounts = new Set(transfers.flatMap((t) => [t.args.from, t.args.to]).filter((a) => a !== ZeroAddress));
+    await page.waitForSelector(`#accounts tbody tr[data-account] >> nth=${accounts.size - 1}`);
     const rows = page.locator("#accounts tbody tr[data-account]");
+    expect(await rows.count()).to.equal(accounts.size);
     for (let i = 0; i < (await rows.count()); i++) {
       const account = (await rows.nth(i).getAttribute("data-account"))!;
       expect(await rows.nth(i).locator("td.balance").innerText(), account).to.equal(

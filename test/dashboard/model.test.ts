@@ -12,18 +12,20 @@ import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { MarketClient } from "../../src/clients/market";
+import { hashOrder, signOrder, toOrderStruct, type Order } from "../../src/clients/orders";
 import { systemAddresses, type SystemAddresses } from "../../src/deploy";
 import type { DashboardConfig } from "../../src/dashboard/config";
-import { ChainFollower } from "../../src/dashboard/follow";
+import { ChainFollower, type FollowProvider } from "../../src/dashboard/follow";
 import { lookupRegistry } from "../../src/dashboard/lookup";
-import { MarketModel } from "../../src/dashboard/model";
+import { MarketModel, settledOrders } from "../../src/dashboard/model";
 import { eip1193Upstream, httpUpstream, startDashboardServer, type DashboardServer } from "../../src/dashboard/server";
 import { deploymentBlock } from "../../src/dashboard/setup";
 import { accountFigures, accountHistory, providerStats, requestsPerMinute } from "../../src/dashboard/stats";
 import { toOperatorError } from "../../src/errors";
 import { freePort } from "../../src/net";
+import { parsePrefix } from "../../src/prefix";
 import { ProviderServiceContract__factory } from "../../typechain-types";
-import { deploySmallInternet, order, type SmallInternet } from "../agents/helpers";
+import { chainNow, deploySmallInternet, order, type SmallInternet } from "../agents/helpers";
 
 /** The small Internet after some trading: one request of every outcome, and a price change. */
 async function tradedMarket() {
@@ -50,10 +52,53 @@ async function tradedMarket() {
   return { net, acked, rejected, unanswered, pending, addresses: await systemAddresses(net.system) };
 }
 
-async function follow(addresses: SystemAddresses, maxBlockRange = 1000): Promise<MarketModel> {
+/**
+ * The small Internet where Gamma settles two signed orders in one transaction: one runs (then gets
+ * a DOTS report and a rating), the other has expired and is skipped.
+ */
+async function orderMarket() {
+  const net = await deploySmallInternet();
+  const victim = net.signers.victim;
+  const gamma = net.services.gamma;
+  await (await net.system.token.connect(victim).approve(gamma, ethers.MaxUint256)).wait();
+  const terms = (expiry: number, salt: bigint): Order => ({
+    service: gamma,
+    requester: victim.address,
+    offeringId: 0,
+    target: parsePrefix("203.0.113.0/24"),
+    sources: [parsePrefix("192.0.2.66", { allowAddress: true })],
+    duration: 3600,
+    maxPrice,
+    expiry,
+    salt,
+  });
+  const maxPrice = await net.victim.quote(gamma, 0, 3600);
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  const now = await chainNow();
+  const runs = await signOrder(victim, terms(now + 300, 1n), chainId);
+  const expired = await signOrder(victim, terms(now - 1, 2n), chainId);
+  const service = new MarketClient(net.system.directory, net.system.token, net.signers.gamma).service(gamma);
+  const settlement = await service.settleOrders(
+    [toOrderStruct(runs.order), toOrderStruct(expired.order)],
+    [runs.signature, expired.signature],
+  );
+  await settlement.wait();
+  const [event] = await service.queryFilter(service.filters.OrderSettled());
+  const requestId = event.args.requestId;
+  const as = new MarketClient(net.system.directory, net.system.token, net.signers.gamma);
+  await as.reportStatus(gamma, requestId, 2, 7000n, 50n);
+  await net.victim.rate(gamma, requestId, 5);
+  return { net, runs, requestId, chainId, settlement, addresses: await systemAddresses(net.system) };
+}
+
+async function follow(
+  addresses: SystemAddresses,
+  maxBlockRange = 1000,
+  provider: FollowProvider = ethers.provider,
+): Promise<MarketModel> {
   const model = new MarketModel(addresses);
   const follower = new ChainFollower({
-    provider: ethers.provider,
+    provider,
     directory: addresses.directory,
     token: addresses.token,
     startBlock: await deploymentBlock(ethers.provider, addresses.token),
@@ -121,6 +166,52 @@ describe("dashboard library", function () {
       expect(stats("delta")).to.include({ rejected: 1, ackRate: 0, medianResponseBlocks: 1 });
       expect(stats("beta")).to.include({ unanswered: 1, ackRate: 0, medianResponseSeconds: null });
       expect(stats("gamma")).to.include({ pending: 1, ackRate: null, averageRating: null });
+    });
+
+    it("shows a settled signed order as an acknowledged row of kind order, with its terms from the calldata", async function () {
+      const { net, runs, requestId, chainId, settlement, addresses } = await loadFixture(orderMarket);
+      const model = await follow(addresses);
+      const row = model.rows.get(`${getAddress(net.services.gamma)}/${requestId}`)!;
+      expect(row).to.include({
+        kind: "order",
+        status: "acknowledged",
+        requester: net.signers.victim.address,
+        offeringId: 0,
+        rating: 5,
+        transactionHash: settlement.hash,
+      });
+      expect(row.answeredBlock).to.equal(row.blockNumber);
+      expect(row.target).to.deep.equal(runs.order.target);
+      expect(row.sources).to.deep.equal(runs.order.sources);
+      expect(row.endsAt! - row.startedAt!).to.equal(runs.order.duration);
+      expect(row.reports.map((r) => r.status)).to.deep.equal([2]);
+      expect(model.skippedOrders.get(getAddress(net.services.gamma))).to.equal(1);
+      // An order is no request with a response time: the provider's figures leave it out.
+      expect(providerStats(model, getAddress(net.services.gamma))).to.include({
+        orders: 1,
+        requests: 0,
+        acknowledged: 0,
+        ackRate: null,
+        medianResponseBlocks: null,
+        averageRating: 5,
+      });
+      // The calldata decodes to the orders under their hash on chain (the fast native hash's).
+      const decoded = settledOrders({ data: settlement.data, chainId });
+      expect(decoded.get(hashOrder(runs.order, chainId))).to.deep.equal(runs.order);
+      expect(decoded.size).to.equal(2);
+    });
+
+    it("shows an order without its target and sources when its settlement cannot be read", async function () {
+      const { net, requestId, addresses } = await loadFixture(orderMarket);
+      const provider: FollowProvider = {
+        getBlock: (b) => ethers.provider.getBlock(b),
+        getLogs: (f) => ethers.provider.getLogs(f),
+        getTransaction: () => Promise.reject(new Error("the node lost it")),
+      };
+      const model = await follow(addresses, 1000, provider);
+      const row = model.rows.get(`${getAddress(net.services.gamma)}/${requestId}`)!;
+      expect(row).to.include({ kind: "order", status: "acknowledged", target: undefined, rating: 5 });
+      expect(row.sources).to.deep.equal([]);
     });
 
     it("gives every account the balance the token reports, and its spending and earnings", async function () {

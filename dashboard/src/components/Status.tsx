@@ -10,6 +10,19 @@ export function StatusBadge({ row, now }: { row: MitigationRow; now: number }) {
 /** What became of the request: how fast the provider answered, or why not. */
 export function Outcome({ row }: { row: MitigationRow }) {
   const answer = row.answeredAt === undefined ? null : seconds(row.answeredAt - row.time);
+  if (row.kind === "order") {
+    // Settled acknowledged by the provider: no answer to time.
+    return (
+      <>
+        settled by order
+        {row.endsAt !== undefined && (
+          <small>
+            {row.status === "withdrawn" ? "ended" : "until"} {clock(row.endsAt)}
+          </small>
+        )}
+      </>
+    );
+  }
   switch (row.status) {
     case "acknowledged":
     case "withdrawn":

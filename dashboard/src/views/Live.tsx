@@ -1,7 +1,7 @@
 /**
- * Live: every request as it happens, newest first, from pending to acknowledged, rejected,
- * reclaimed or withdrawn, with the providers' DOTS status reports. Rows change in place as the
- * blocks that change them arrive.
+ * Live: every request and settled signed order as it happens, newest first, from pending (a
+ * request) or acknowledged (an order) to acknowledged, rejected, reclaimed or withdrawn, with the
+ * providers' DOTS status reports. Rows change in place as the blocks that change them arrive.
  */
 import { useMemo, useState } from "react";
 
@@ -15,7 +15,15 @@ import { clock, kindLabel } from "../text";
 /** Rows shown at most; the filters reach the others. */
 const MAX_ROWS = 200;
 
+/** Shown for an order's target and sources when its settlement transaction could not be read. */
+const UNREAD = (
+  <span className="muted" title="not read from the settlement transaction">
+    –
+  </span>
+);
+
 function Sources({ row }: { row: MitigationRow }) {
+  if (row.sources.length === 0) return UNREAD;
   const shown = row.sources.slice(0, 3).map(formatPrefix);
   const more = row.sources.length - shown.length;
   return (
@@ -29,15 +37,16 @@ function Sources({ row }: { row: MitigationRow }) {
 function Row({ store, row }: { store: MarketStore; row: MitigationRow }) {
   const offering = store.model.services.get(row.service)?.offerings[row.offeringId];
   return (
-    <tr data-key={row.key} data-status={row.status} data-request-id={row.requestId.toString()}>
+    <tr data-key={row.key} data-kind={row.kind} data-status={row.status} data-request-id={row.requestId.toString()}>
       <td className="number">{formatRequestId(row.requestId)}</td>
+      <td className="row-kind">{row.kind}</td>
       <td>
         {clock(row.time)}
         <small>block {row.blockNumber}</small>
       </td>
       <td>{store.label(store.model.services.get(row.service)?.provider ?? row.service)}</td>
       <td>{store.label(row.requester)}</td>
-      <td className="prefix">{formatPrefix(row.target)}</td>
+      <td className="prefix">{row.target === undefined ? UNREAD : formatPrefix(row.target)}</td>
       <td className="prefix sources">
         <Sources row={row} />
       </td>
@@ -62,6 +71,7 @@ export function LiveView({ store }: { store: MarketStore }) {
   const { model } = store;
   const [provider, setProvider] = useState("");
   const [victim, setVictim] = useState("");
+  const [kind, setKind] = useState("");
   const all = useMemo(
     () =>
       [...model.rows.values()].sort(
@@ -71,7 +81,10 @@ export function LiveView({ store }: { store: MarketStore }) {
     [model, version],
   );
   const rows = all.filter(
-    (r) => (provider === "" || r.service === provider) && (victim === "" || r.requester === victim),
+    (r) =>
+      (provider === "" || r.service === provider) &&
+      (victim === "" || r.requester === victim) &&
+      (kind === "" || r.kind === kind),
   );
   const victims = [...new Set(all.map((r) => r.requester))];
   return (
@@ -99,8 +112,16 @@ export function LiveView({ store }: { store: MarketStore }) {
             ))}
           </select>
         </label>
+        <label>
+          Bought by{" "}
+          <select aria-label="kind" value={kind} onChange={(e) => setKind(e.target.value)}>
+            <option value="">all</option>
+            <option value="request">request</option>
+            <option value="order">signed order</option>
+          </select>
+        </label>
         <span className="muted">
-          {rows.length} of {all.length} requests
+          {rows.length} of {all.length} mitigations
           {rows.length > MAX_ROWS && `, the newest ${MAX_ROWS} shown`}
         </span>
       </div>
@@ -108,6 +129,7 @@ export function LiveView({ store }: { store: MarketStore }) {
         <thead>
           <tr>
             <th>Request</th>
+            <th>Bought by</th>
             <th>Requested</th>
             <th>Provider</th>
             <th>Victim</th>

@@ -78,12 +78,13 @@ export function MarketView({ store }: { store: MarketStore }) {
     [model, version],
   );
   const ready = model.head.block >= 0;
-  const requests = model.rows.size;
+  const orders = services.reduce((n, s) => n + s.stats.orders, 0);
+  const requests = model.rows.size - orders;
   const offerings = services.reduce((n, s) => n + s.service.offerings.length, 0);
   return (
     <section>
       <p className="summary">
-        {services.length} providers · {offerings} offerings · {requests} requests so far
+        {services.length} providers · {offerings} offerings · {requests} requests and {orders} signed orders so far
       </p>
       <table id="providers" data-ready={ready}>
         <thead>
@@ -101,6 +102,10 @@ export function MarketView({ store }: { store: MarketStore }) {
         ))}
       </table>
       {ready && services.length === 0 && <p className="muted">No provider has opened a service yet.</p>}
+      <p className="muted" id="orders-note">
+        Acknowledged and median response count direct requests only: a signed order is settled already acknowledged, so
+        it has no response time (its rating counts).
+      </p>
     </section>
   );
 }
