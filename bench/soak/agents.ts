@@ -57,6 +57,8 @@ export interface SoakResult {
   attacks: number;
   attacksHandled: number;
   restarts: number;
+  /** Starts that ended in an exit before the agent served, each retried as systemd would. */
+  failedStarts: number;
   outages: number;
   requests: number;
   requestsAnswered: number;
@@ -87,6 +89,8 @@ const SOURCES = [
 ];
 /** Agents spared from kill -9: their whole life is measured for memory growth. */
 const SENTINELS = new Set(["provider alpha", "victim victim"]);
+/** How many times an agent that exits while starting is started (systemd: Restart=always). */
+const START_ATTEMPTS = 5;
 
 interface Agent {
   name: string;
@@ -195,13 +199,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         starting: false,
       });
     }
+    // Supervised as the systemd units in docs/operations.md do it (Restart=always, RestartSec=5):
+    // an agent that exits while starting (e.g. during an RPC outage) is started again, up to
+    // START_ATTEMPTS times; each such exit is counted and printed, never hidden.
+    let failedStarts = 0;
     const start = async (agent: Agent) => {
       if (agent.rss.length > 0) agent.lives.push(agent.rss);
       agent.rss = [];
       agent.starting = true;
-      agent.process.start();
       try {
-        await agent.process.waitFor("Metrics, /healthz and /livez at", 300_000);
+        for (let attempt = 1; ; attempt++) {
+          agent.process.start();
+          try {
+            await agent.process.waitFor("Metrics, /healthz and /livez at", 300_000);
+            return;
+          } catch (error) {
+            if (agent.process.running || attempt >= START_ATTEMPTS) throw error;
+            failedStarts++;
+            say(`${agent.name} exited while starting (${(error as Error).message.slice(0, 200)}); again in 5 s`);
+            await sleep(5000);
+          }
+        }
       } finally {
         agent.starting = false;
       }
@@ -496,6 +514,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       attacks: attacks.length,
       attacksHandled: handled,
       restarts,
+      failedStarts,
       outages,
       requests,
       requestsAnswered: acknowledged + rejected + reclaimed,
@@ -528,6 +547,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 export function describeSoak(r: SoakResult): string[] {
   return [
     `soak of ${r.minutes} min (seed ${r.seed}): ${r.attacksHandled}/${r.attacks} attacks handled, ${r.restarts} kill -9 and restarts, ${r.outages} RPC outage(s)`,
+    `${r.failedStarts} start(s) ended in an exit before serving, each started again as systemd would`,
     `requests: ${r.requests}, answered ${r.requestsAnswered} (${r.acknowledged} acknowledged, ${r.rejected} rejected, ${r.reclaimed} reclaimed)`,
     `request → acknowledgement (chain time): p50 ${r.p50LatencySeconds} s, p99 ${r.p99LatencySeconds} s`,
     ...r.rss.map((x) => `RSS ${x.agent}: ${x.startMb} MB → ${x.endMb} MB (${x.growthPercent} %)`),

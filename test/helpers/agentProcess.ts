@@ -51,7 +51,10 @@ export class AgentProcess {
     await until(() => seen() || !this.running, ms, `${String(text)} from ${this.task}`, 50).catch((error: Error) => {
       throw new Error(`${error.message}; its output: ${this.output.slice(-2000)}`);
     });
-    if (!seen()) throw new Error(`the agent exited before ${String(text)}: ${this.output.slice(-4000)}`);
+    if (!seen()) {
+      const how = `exit code ${this.child?.exitCode ?? "none"}, signal ${this.child?.signalCode ?? "none"}`;
+      throw new Error(`the agent exited (${how}) before ${String(text)}: ${this.output.slice(-4000)}`);
+    }
   }
 
   /** Sends `signal`; resolves with the exit code once it exited (null when killed by a signal). */
