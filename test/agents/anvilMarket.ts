@@ -1,10 +1,9 @@
 /**
- * For the crash tests: the provider agent as an operator runs it (`npx hardhat agent provider`, a
- * child process), and a small market on anvil for it: a victim holding 203.0.113.0/24 and
+ * For the crash tests, which run the provider agent as an operator does (test/helpers/agentProcess.ts):
+ * a small market on anvil: a victim holding 203.0.113.0/24 and
  * 2001:db8:a::/48 with tokens and an unlimited approval, and a provider whose service sells flow
  * filtering (1 token/h, up to an hour, capacity 1000) and covers its own AS.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { JsonRpcProvider, Signer } from "ethers";
 
@@ -15,52 +14,6 @@ import { deploySystem, systemAddresses, type System } from "../../src/deploy";
 import { writeDeployment } from "../../src/deployment";
 import { parseTokens } from "../../src/format";
 import { anvilWallet } from "../helpers/anvil";
-import { until } from "../helpers/until";
-
-const ROOT = path.join(__dirname, "..", "..");
-const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "internal", "cli", "cli.js");
-
-/** The agent as an operator runs it: `npx hardhat agent provider`, in its own process. */
-export class AgentProcess {
-  child: ChildProcess | undefined;
-  output = "";
-
-  constructor(
-    private readonly args: string[],
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
-
-  start(): void {
-    this.output = "";
-    this.child = spawn(process.execPath, [HARDHAT, "agent", "provider", ...this.args], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr!.on("data", (d: Buffer) => (this.output += d.toString()));
-  }
-
-  /** Waits for `text` in the output since the last start. */
-  waitFor(text: string, ms = 60_000): Promise<void> {
-    return until(
-      () => this.output.includes(text) || this.child?.exitCode !== null || this.child?.signalCode !== null,
-      ms,
-      `"${text}" from the agent`,
-      50,
-    ).then(() => {
-      if (!this.output.includes(text)) throw new Error(`the agent exited: ${this.output}`);
-    });
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<number | null> {
-    const child = this.child!;
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill(signal);
-    return exited;
-  }
-}
 
 export interface AnvilMarket {
   system: System;

@@ -19,7 +19,8 @@ import { parseTokens } from "../../src/format";
 import { ProviderServiceContract__factory } from "../../typechain-types";
 import { startTestAnvil } from "../helpers/anvil";
 import { Outage } from "../helpers/outage";
-import { AgentProcess, agentArgs, deployAnvilMarket } from "./anvilMarket";
+import { AgentProcess } from "../helpers/agentProcess";
+import { agentArgs, deployAnvilMarket } from "./anvilMarket";
 
 const BURST = 30;
 
@@ -78,7 +79,7 @@ describe("provider agent crash safety (child process, anvil, ExaBGP file)", func
     expect(await system.token.allowance(victimAddress, serviceAddress)).to.equal(MaxUint256);
 
     const exabgpFile = path.join(dir!, "exabgp.cmd");
-    agent = new AgentProcess(agentArgs(dir!, 100), {
+    agent = new AgentProcess("provider", agentArgs(dir!, 100), {
       ANVIL_URL: `http://127.0.0.1:${outage!.port}`,
       [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment"),
     });

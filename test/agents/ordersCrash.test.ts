@@ -29,7 +29,8 @@ import { ProviderServiceContract__factory } from "../../typechain-types";
 import { ANVIL_MNEMONIC, startTestAnvil } from "../helpers/anvil";
 import { Random } from "../helpers/random";
 import { until } from "../helpers/until";
-import { AgentProcess, agentArgs, deployAnvilMarket } from "./anvilMarket";
+import { AgentProcess } from "../helpers/agentProcess";
+import { agentArgs, deployAnvilMarket } from "./anvilMarket";
 
 /** Orders posted in all; each has its own target address and source, so each has its own rule. */
 const ORDERS = 160;
@@ -94,7 +95,7 @@ describe("provider agent order crash safety (child process, anvil, ExaBGP file)"
     const victimKey = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(ANVIL_MNEMONIC), "m/44'/60'/0'/0/1").privateKey;
     const chainId = (await rpc.getNetwork()).chainId;
     const exabgpFile = path.join(dir!, "exabgp.cmd");
-    agent = new AgentProcess(agentArgs(dir!, 200, ["--orders-port", "0"]), {
+    agent = new AgentProcess("provider", agentArgs(dir!, 200, ["--orders-port", "0"]), {
       ANVIL_URL: `http://127.0.0.1:${port}`,
       [DEPLOYMENT_DIR_ENV]: path.join(dir!, "deployment"),
     });
