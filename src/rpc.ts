@@ -24,18 +24,23 @@ interface RpcResponse {
   error?: { message?: string };
 }
 
+/** How long an agent's batched read may take before it fails (and is retried, or answered 503). */
+export const AGENT_RPC_TIMEOUT_MS = 15_000;
+
 /** JSON-RPC over HTTP, with real batches. */
 export class HttpJsonRpc implements JsonRpc {
   private nextId = 1;
 
   /**
-   * `timeoutMs`: how long a call (or batch) may take before it fails. A node that accepts the
-   * connection but never answers would otherwise hold whoever waits on it (an order intake, a
-   * follower) for minutes.
+   * `timeoutMs`: how long a call (or batch) may take before it fails, so that a node that takes
+   * the connection and never answers cannot hold its caller for ever. The default is generous: a
+   * node may hold calls while it builds a large block (the import's 3e9-gas blocks under load took
+   * over 15 s). The agents ask for less (AGENT_RPC_TIMEOUT_MS): an order intake must answer
+   * within the life of an order.
    */
   constructor(
     readonly url: string,
-    readonly timeoutMs = 15_000,
+    readonly timeoutMs = 120_000,
   ) {}
 
   private async post(body: unknown): Promise<unknown> {

@@ -10,7 +10,7 @@ import { MarketClient } from "../src/clients/market";
 import { PreflightSigner } from "../src/clients/preflight";
 import { RegistryClient } from "../src/clients/registry";
 import { loadDeployedSystem } from "../src/deployment";
-import { HttpJsonRpc } from "../src/rpc";
+import { AGENT_RPC_TIMEOUT_MS, HttpJsonRpc } from "../src/rpc";
 import { parseAckWindow, parseWholeNumber } from "../src/input";
 import { readAttackReport } from "../src/victim/attackReport";
 import { parseIntakeAddress } from "../src/victim/intake";
@@ -206,7 +206,7 @@ providerTask
         },
         rpc:
           "url" in hre.network.config
-            ? meteredJsonRpc(new HttpJsonRpc(hre.network.config.url), ops.metrics.common)
+            ? meteredJsonRpc(new HttpJsonRpc(hre.network.config.url, AGENT_RPC_TIMEOUT_MS), ops.metrics.common)
             : undefined,
         orders:
           args.ordersPort === undefined

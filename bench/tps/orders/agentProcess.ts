@@ -17,7 +17,7 @@ import { MarketClient } from "../../../src/clients/market";
 import { PreflightSigner } from "../../../src/clients/preflight";
 import { RegistryClient } from "../../../src/clients/registry";
 import { runProviderProcess } from "../../../src/provider/run";
-import { HttpJsonRpc } from "../../../src/rpc";
+import { AGENT_RPC_TIMEOUT_MS, HttpJsonRpc } from "../../../src/rpc";
 import { serveProfiler } from "./profiler";
 
 export interface AgentSettings {
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       pollMs: settings.pollMs,
       startBlock: await provider.getBlockNumber(),
       statusReports: false,
-      rpc: new HttpJsonRpc(settings.rpcUrl),
+      rpc: new HttpJsonRpc(settings.rpcUrl, AGENT_RPC_TIMEOUT_MS),
       orders: { host: settings.host, port: settings.port, settleEveryMs: settings.settleEveryMs },
       onProgress: (line) => {
         if (!ROUTINE.test(line)) console.log(line);
