@@ -46,6 +46,10 @@ describe("agent tasks", function () {
   /** `agent victim` for an attack from Gamma's network, with Gamma's provider agent running. */
   async function victimBuysFromGamma() {
     const net = await loadFixture(deploySmallInternet);
+    // The fixture's snapshot brings back its last block, minutes old by now and behind the clock
+    // other tests moved forward: the agent dates its deadline from the latest block, as on a
+    // live chain, where that block is seconds old. Make it so here.
+    await hre.network.provider.send("evm_mine", []);
     writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
     const report = path.join(dir, "attack.json");
     writeFileSync(report, JSON.stringify({ target: "203.0.113.10/32", lifetime: 3600, topTalkers: ["192.0.2.66"] }));
@@ -105,6 +109,10 @@ describe("agent tasks", function () {
 
   it("agent provider refuses an unknown back end before starting", async function () {
     const net = await loadFixture(deploySmallInternet);
+    // The fixture's snapshot brings back its last block, minutes old by now and behind the clock
+    // other tests moved forward: the agent dates its deadline from the latest block, as on a
+    // live chain, where that block is seconds old. Make it so here.
+    await hre.network.provider.send("evm_mine", []);
     writeDeployment(path.join(dir, "deployment"), await systemAddresses(net.system));
     const run = await runTask("provider", {
       from: "4",
