@@ -184,7 +184,8 @@ export function resultOf(outcome: RpcOutcome, what: string): unknown {
 
 /** One call; throws with the node's message on a JSON-RPC error. */
 export async function call<T>(rpc: JsonRpc, method: string, params: unknown[] = []): Promise<T> {
-  return resultOf((await rpc.batch([{ method, params }]))[0], method) as T;
+  // Through batchAll, so that a read racing a pruned state is asked again, as in a batch.
+  return resultOf((await batchAll(rpc, [{ method, params }], 1, 1))[0], method) as T;
 }
 
 /** A JSON-RPC quantity. */

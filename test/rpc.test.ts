@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 
 import { closeServer, listen, readBody, sendJson } from "../src/net";
-import { HttpJsonRpc } from "../src/rpc";
+import { HttpJsonRpc, call, type JsonRpc, type RpcCall, type RpcOutcome } from "../src/rpc";
 
 /** A node stand-in: answers JSON-RPC calls with their id, or holds them for ever when `mute`. */
 async function node(mute: boolean): Promise<{ url: string; server: Server }> {
@@ -51,5 +51,22 @@ describe("HttpJsonRpc", function () {
     } finally {
       await closeServer(server, () => server.closeAllConnections());
     }
+  });
+
+  it("asks a single call again when it raced a pruned state (anvil's BlockOutOfRangeError)", async function () {
+    let asked = 0;
+    const racing: JsonRpc = {
+      request: () => Promise.reject(new Error("unused")),
+      batch: (calls: readonly RpcCall[]): Promise<RpcOutcome[]> =>
+        Promise.resolve(
+          calls.map(() =>
+            ++asked === 1
+              ? { ok: false, error: "BlockOutOfRangeError: block height is 132 but requested was 131" }
+              : { ok: true, result: "0x2a" },
+          ),
+        ),
+    };
+    expect(await call<string>(racing, "eth_call", [])).to.equal("0x2a");
+    expect(asked).to.equal(2);
   });
 });
