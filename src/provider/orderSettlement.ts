@@ -16,18 +16,13 @@
  */
 import type { Log, Signer } from "ethers";
 
-import { ORDER_SKIP_REASONS, settleOrdersCalldata } from "../clients/orders";
+import { ORDER_SKIP_REASONS, OrderSkipReason, settleOrdersCalldata } from "../clients/orders";
 import { parseServiceLog } from "../clients/market";
 import type { JsonRpc } from "../rpc";
 import { getRequestCall, readViews, valueOf } from "./chainReads";
 import type { Claims } from "./orderIntake";
 import type { ChainHead } from "./source";
 import type { AgentStore, OrderBatch, StoredOrder } from "./store";
-
-/** `IProviderServiceContract.OrderSkipReason` values the agent treats apart. */
-const SKIP_EXPIRED = 1;
-const SKIP_ALREADY_SETTLED = 4;
-const SKIP_CANCELLED = 5;
 
 /** How settlement transactions are sized. */
 export interface SettlementGas {
@@ -166,12 +161,12 @@ export class OrderSettlement {
       case "OrderSkipped": {
         const order = store.order(String(args.orderHash));
         if (order === undefined || (order.state !== "accepted" && order.state !== "sending")) return true;
-        const reason = Number(args.reason);
+        const reason = Number(args.reason) as OrderSkipReason;
         // Settled by an earlier transaction this agent no longer knows of: the chain will say.
-        if (reason === SKIP_ALREADY_SETTLED) return true;
+        if (reason === OrderSkipReason.AlreadySettled) return true;
         this.close(
           order,
-          reason === SKIP_EXPIRED ? "expired" : "skipped",
+          reason === OrderSkipReason.Expired ? "expired" : "skipped",
           ORDER_SKIP_REASONS[reason] ?? `reason ${reason}`,
         );
         return true;
@@ -181,7 +176,7 @@ export class OrderSettlement {
         store.addCancelledOrder(hash);
         const order = store.order(hash);
         // Not sent yet: it never will be. Sent: the contract skips it.
-        if (order?.state === "accepted") this.close(order, "skipped", ORDER_SKIP_REASONS[SKIP_CANCELLED]);
+        if (order?.state === "accepted") this.close(order, "skipped", ORDER_SKIP_REASONS[OrderSkipReason.Cancelled]);
         return true;
       }
       default:
@@ -319,7 +314,7 @@ export class OrderSettlement {
             order.requestId,
           );
         } else if (onChain.status === "cancelled") {
-          this.close(order, "skipped", ORDER_SKIP_REASONS[SKIP_CANCELLED]);
+          this.close(order, "skipped", ORDER_SKIP_REASONS[OrderSkipReason.Cancelled]);
         } else {
           store.journal("resolved", `order ${order.hash}: settled on chain (batch ${batch.id})`, order.requestId);
           this.settle(order, {
