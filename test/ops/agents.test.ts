@@ -131,12 +131,17 @@ describe("operating the agents (child processes, anvil with 1 s blocks)", functi
     expect(down.body.ready).to.equal(false);
     expect(down.body.checks.chain.ok).to.equal(false);
     expect((await fetch(`${url}/livez`)).status).to.equal(200);
+    // The agent's own loop notices the outage too (the probe above may have been quicker than a pass).
+    await until(
+      async () => total(await scrape(url), "market_agent_retries_total") > 0,
+      30_000,
+      "the agent's loop to count a failed pass",
+    );
 
     node = (await startTestAnvil({ port, statePath: path.join(dir, "anvil.json"), blockTime: 1 }))!;
     await until(async () => (await health(url)).status === 200, 60_000, "/healthz to turn ready again");
-    const after = await scrape(url);
-    expect(total(after, "market_agent_retries_total")).to.be.greaterThan(0);
-    expect(total(after, "market_agent_rpc_errors_total")).to.be.greaterThan(0);
+    await agent.waitFor("the node answers again: caught up");
+    expect(total(await scrape(url), "market_agent_rpc_errors_total")).to.be.greaterThan(0);
     expect(await agent.kill("SIGTERM")).to.equal(0);
   });
 
