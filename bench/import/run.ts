@@ -1,7 +1,7 @@
 /**
  * `npm run bench:import`: the whole RouteViews/RIR table (@ip-location-db/asn) into a fresh
  * registry on anvil, then the agreement check and lookup latency. anvil's cost per block grows
- * with its state, so few large blocks (10 s, 3e9 gas) import the table in under 5 minutes where
+ * with its state, so few large blocks (10 s, 3e9 gas) import the table in about 8 minutes where
  * 1–2 s blocks take over an hour. The result is printed as JSON on stdout (the latest is kept in
  * bench/results/import-anvil.json), progress on stderr.
  *
