@@ -20,6 +20,7 @@ export function openDatabase(file: string, schema: string): Database.Database {
 /** An agent's store: one database, closed once, and transactions that commit all or nothing. */
 export class SqliteStore {
   protected readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (or creates) the database at `file` (":memory:" for tests) with `schema`. */
   constructor(file: string, schema: string) {
@@ -28,6 +29,16 @@ export class SqliteStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The prepared statement for `sql`, prepared once and kept: agents run the same few thousands of times. */
+  protected statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Runs `work` in one transaction: all of it is committed, or none. */

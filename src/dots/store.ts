@@ -90,36 +90,34 @@ export class GatewayStore extends SqliteStore {
       blockNumber: p.blockNumber ?? 0,
       expiry: p.expiry,
     }));
-    this.db
-      .prepare(
-        `INSERT INTO mitigations (client, cuid, mid, scope, targets, account, lifetime, accepted, deferred, withdrawn_at, replaced_by, purchases)
+    this.statement(
+      `INSERT INTO mitigations (client, cuid, mid, scope, targets, account, lifetime, accepted, deferred, withdrawn_at, replaced_by, purchases)
          VALUES (@client, @cuid, @mid, @scope, @targets, @account, @lifetime, @accepted, @deferred, @withdrawn_at, @replaced_by, @purchases)
          ON CONFLICT (client, cuid, mid) DO UPDATE SET deferred = excluded.deferred, withdrawn_at = excluded.withdrawn_at,
            replaced_by = excluded.replaced_by, purchases = excluded.purchases`,
-      )
-      .run({
-        client: m.client,
-        cuid: m.cuid,
-        mid: m.mid,
-        scope: scopeToJson(m.scope),
-        targets: JSON.stringify(m.targets.map((t) => formatPrefix(t))),
-        account: m.account,
-        lifetime: m.lifetime,
-        accepted: m.accepted,
-        deferred: m.deferred ? 1 : 0,
-        withdrawn_at: m.withdrawnAt ?? null,
-        replaced_by: m.replacedBy ?? null,
-        purchases: JSON.stringify(purchases),
-      });
+    ).run({
+      client: m.client,
+      cuid: m.cuid,
+      mid: m.mid,
+      scope: scopeToJson(m.scope),
+      targets: JSON.stringify(m.targets.map((t) => formatPrefix(t))),
+      account: m.account,
+      lifetime: m.lifetime,
+      accepted: m.accepted,
+      deferred: m.deferred ? 1 : 0,
+      withdrawn_at: m.withdrawnAt ?? null,
+      replaced_by: m.replacedBy ?? null,
+      purchases: JSON.stringify(purchases),
+    });
   }
 
   /** Forgets mitigations accepted before `before` (unix seconds) that ended. */
   prune(before: number): void {
-    this.db.prepare("DELETE FROM mitigations WHERE accepted + lifetime < ?").run(before);
+    this.statement("DELETE FROM mitigations WHERE accepted + lifetime < ?").run(before);
   }
 
   load(): StoredMitigation[] {
-    const rows = this.db.prepare("SELECT * FROM mitigations ORDER BY client, cuid, mid").all() as Row[];
+    const rows = this.statement("SELECT * FROM mitigations ORDER BY client, cuid, mid").all() as Row[];
     return rows.map((row) => ({
       client: row.client,
       cuid: row.cuid,

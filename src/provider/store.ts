@@ -318,14 +318,14 @@ export class AgentStore extends SqliteStore {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    const row = this.statement("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db
-      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-      .run(key, value);
+    this.statement(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(key, value);
   }
 
   /** The last block whose events are recorded, or undefined before the first. */
@@ -340,38 +340,36 @@ export class AgentStore extends SqliteStore {
 
   /** Records a request seen in an event; false if it was already recorded. */
   addRequest(request: NewRequest): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO requests (id, requester, offering_id, target, sources, duration, price, ack_deadline,
+    const result = this.statement(
+      `INSERT OR IGNORE INTO requests (id, requester, offering_id, target, sources, duration, price, ack_deadline,
            block, tx, state, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?)`,
-      )
-      .run(
-        request.id.toString(),
-        request.requester,
-        request.offeringId,
-        request.target,
-        JSON.stringify(request.sources),
-        request.duration,
-        request.price.toString(),
-        request.ackDeadline,
-        request.block,
-        request.tx,
-        Date.now(),
-      );
+    ).run(
+      request.id.toString(),
+      request.requester,
+      request.offeringId,
+      request.target,
+      JSON.stringify(request.sources),
+      request.duration,
+      request.price.toString(),
+      request.ackDeadline,
+      request.block,
+      request.tx,
+      Date.now(),
+    );
     return result.changes === 1;
   }
 
   request(id: bigint): StoredRequest | undefined {
-    const row = this.db.prepare("SELECT * FROM requests WHERE id = ?").get(id.toString()) as RequestRow | undefined;
+    const row = this.statement("SELECT * FROM requests WHERE id = ?").get(id.toString()) as RequestRow | undefined;
     return row && toRequest(row);
   }
 
   requests(states?: readonly RequestState[]): StoredRequest[] {
     const rows = (
       states === undefined
-        ? this.db.prepare("SELECT * FROM requests").all()
-        : this.db.prepare(`SELECT * FROM requests WHERE state IN (${states.map(() => "?").join(",")})`).all(...states)
+        ? this.statement("SELECT * FROM requests").all()
+        : this.statement(`SELECT * FROM requests WHERE state IN (${states.map(() => "?").join(",")})`).all(...states)
     ) as RequestRow[];
     // Oldest first: ids of one requester grow, and blocks order requesters.
     return rows.map(toRequest).sort((a, b) => a.block - b.block || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -385,24 +383,22 @@ export class AgentStore extends SqliteStore {
   ): void {
     const current = this.request(id);
     if (!current) throw new Error(`Request ${id} is not in the store.`);
-    this.db
-      .prepare(
-        `UPDATE requests SET state = ?, reason_code = ?, reason = ?, started_at = ?, ends_at = ?, updated_at = ?
+    this.statement(
+      `UPDATE requests SET state = ?, reason_code = ?, reason = ?, started_at = ?, ends_at = ?, updated_at = ?
          WHERE id = ?`,
-      )
-      .run(
-        state,
-        fields.reasonCode ?? current.reasonCode,
-        fields.reason ?? current.reason,
-        fields.startedAt ?? current.startedAt,
-        fields.endsAt ?? current.endsAt,
-        Date.now(),
-        id.toString(),
-      );
+    ).run(
+      state,
+      fields.reasonCode ?? current.reasonCode,
+      fields.reason ?? current.reason,
+      fields.startedAt ?? current.startedAt,
+      fields.endsAt ?? current.endsAt,
+      Date.now(),
+      id.toString(),
+    );
   }
 
   setPendingReport(id: bigint, status: number | null): void {
-    this.db.prepare("UPDATE requests SET pending_report = ? WHERE id = ?").run(status, id.toString());
+    this.statement("UPDATE requests SET pending_report = ? WHERE id = ?").run(status, id.toString());
   }
 
   /** Records a DOTS status as reported and clears the intent. */
@@ -410,13 +406,14 @@ export class AgentStore extends SqliteStore {
     const current = this.request(id);
     if (!current) return;
     const reported = current.reported.includes(status) ? current.reported : [...current.reported, status];
-    this.db
-      .prepare("UPDATE requests SET pending_report = NULL, reported = ? WHERE id = ?")
-      .run(JSON.stringify(reported), id.toString());
+    this.statement("UPDATE requests SET pending_report = NULL, reported = ? WHERE id = ?").run(
+      JSON.stringify(reported),
+      id.toString(),
+    );
   }
 
   addRules(rules: readonly FlowRule[], requestId: bigint): void {
-    const insert = this.db.prepare(
+    const insert = this.statement(
       `INSERT OR IGNORE INTO rules (id, request_id, family, source, destination, action, wanted, state)
        VALUES (?, ?, ?, ?, ?, ?, 1, 'planned')`,
     );
@@ -427,7 +424,7 @@ export class AgentStore extends SqliteStore {
 
   /** Marks the rules of a request as no longer wanted (the back end sync removes them). */
   unwantRules(requestId: bigint): void {
-    this.db.prepare("UPDATE rules SET wanted = 0 WHERE request_id = ?").run(requestId.toString());
+    this.statement("UPDATE rules SET wanted = 0 WHERE request_id = ?").run(requestId.toString());
   }
 
   rules(filter: { wanted?: boolean; requestId?: bigint } = {}): StoredRule[] {
@@ -442,7 +439,7 @@ export class AgentStore extends SqliteStore {
       args.push(filter.requestId.toString());
     }
     const sql = `SELECT * FROM rules${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id`;
-    return (this.db.prepare(sql).all(...args) as RuleRow[]).map(toRule);
+    return (this.statement(sql).all(...args) as RuleRow[]).map(toRule);
   }
 
   /** Sets the state of every rule with this match (family, source, destination). */
@@ -451,16 +448,14 @@ export class AgentStore extends SqliteStore {
     state: RuleState,
     wanted?: boolean,
   ): void {
-    this.db
-      .prepare(
-        `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?${wanted === undefined ? "" : " AND wanted = ?"}`,
-      )
-      .run(state, rule.family, rule.source, rule.destination, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
+    this.statement(
+      `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?${wanted === undefined ? "" : " AND wanted = ?"}`,
+    ).run(state, rule.family, rule.source, rule.destination, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
   }
 
   /** Every match the agent ever installed or planned: only these are its to remove. */
   knownMatches(): Set<string> {
-    const rows = this.db.prepare("SELECT DISTINCT family, source, destination FROM rules").all() as {
+    const rows = this.statement("SELECT DISTINCT family, source, destination FROM rules").all() as {
       family: string;
       source: string;
       destination: string;
@@ -469,14 +464,17 @@ export class AgentStore extends SqliteStore {
   }
 
   journal(event: string, detail: string, requestId?: bigint): void {
-    this.db
-      .prepare("INSERT INTO journal (at, request_id, event, detail) VALUES (?, ?, ?, ?)")
-      .run(Date.now(), requestId?.toString() ?? null, event, detail);
+    this.statement("INSERT INTO journal (at, request_id, event, detail) VALUES (?, ?, ?, ?)").run(
+      Date.now(),
+      requestId?.toString() ?? null,
+      event,
+      detail,
+    );
   }
 
   /** The journal after entry `seq`, at most `limit` entries (the metrics read it as it grows). */
   journalSince(seq: number, limit = 10_000): JournalEntry[] {
-    const rows = this.db.prepare("SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?").all(seq, limit) as {
+    const rows = this.statement("SELECT * FROM journal WHERE seq > ? ORDER BY seq LIMIT ?").all(seq, limit) as {
       seq: number;
       at: number;
       request_id: string | null;
@@ -490,57 +488,55 @@ export class AgentStore extends SqliteStore {
 
   /** Records an accepted order (the caller commits many in one transaction). */
   addOrder(order: NewOrder): void {
-    this.db
-      .prepare(
-        `INSERT INTO orders (hash, request_id, requester, offering_id, target, sources, duration, price, expiry, tuple,
+    this.statement(
+      `INSERT INTO orders (hash, request_id, requester, offering_id, target, sources, duration, price, expiry, tuple,
            signature, gas, rules, state, accepted_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)`,
-      )
-      .run(
-        order.hash,
-        order.requestId.toString(),
-        order.requester,
-        order.offeringId,
-        order.target,
-        JSON.stringify(order.sources),
-        order.duration,
-        order.price.toString(),
-        order.expiry,
-        order.tuple,
-        order.signature,
-        order.gas,
-        JSON.stringify(order.rules),
-        Date.now(),
-        Date.now(),
-      );
+    ).run(
+      order.hash,
+      order.requestId.toString(),
+      order.requester,
+      order.offeringId,
+      order.target,
+      JSON.stringify(order.sources),
+      order.duration,
+      order.price.toString(),
+      order.expiry,
+      order.tuple,
+      order.signature,
+      order.gas,
+      JSON.stringify(order.rules),
+      Date.now(),
+      Date.now(),
+    );
   }
 
   order(hash: string): StoredOrder | undefined {
-    const row = this.db.prepare("SELECT * FROM orders WHERE hash = ?").get(hash) as OrderRow | undefined;
+    const row = this.statement("SELECT * FROM orders WHERE hash = ?").get(hash) as OrderRow | undefined;
     return row && toOrder(row);
   }
 
   /** Orders in these states, oldest first; at most `limit`. */
   orders(states: readonly OrderState[], limit = -1): StoredOrder[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM orders WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY seq LIMIT ?`)
-      .all(...states, limit) as OrderRow[];
+    const rows = this.statement(
+      `SELECT * FROM orders WHERE state IN (${states.map(() => "?").join(",")}) ORDER BY seq LIMIT ?`,
+    ).all(...states, limit) as OrderRow[];
     return rows.map(toOrder);
   }
 
   /** Accepted orders (not sent) whose expiry is before `time`. */
   ordersExpiringBefore(time: number): StoredOrder[] {
-    const rows = this.db
-      .prepare("SELECT * FROM orders WHERE state = 'accepted' AND expiry < ? ORDER BY seq")
-      .all(time) as OrderRow[];
+    const rows = this.statement("SELECT * FROM orders WHERE state = 'accepted' AND expiry < ? ORDER BY seq").all(
+      time,
+    ) as OrderRow[];
     return rows.map(toOrder);
   }
 
   /** The orders of a settlement batch still in state sending. */
   unresolvedOrders(batch: number): StoredOrder[] {
-    const rows = this.db
-      .prepare("SELECT * FROM orders WHERE batch = ? AND state = 'sending' ORDER BY seq")
-      .all(batch) as OrderRow[];
+    const rows = this.statement("SELECT * FROM orders WHERE batch = ? AND state = 'sending' ORDER BY seq").all(
+      batch,
+    ) as OrderRow[];
     return rows.map(toOrder);
   }
 
@@ -549,73 +545,74 @@ export class AgentStore extends SqliteStore {
     const where = `state IN (${states.map(() => "?").join(",")})${offeringId === undefined ? "" : " AND offering_id = ?"}`;
     const args: (string | number)[] = [...states];
     if (offeringId !== undefined) args.push(offeringId);
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE ${where}`).get(...args) as { n: number }).n;
+    return (this.statement(`SELECT COUNT(*) AS n FROM orders WHERE ${where}`).get(...args) as { n: number }).n;
   }
 
   /** The requester and price of every order in these states. */
   orderClaims(states: readonly OrderState[]): { requester: string; price: bigint }[] {
-    const rows = this.db
-      .prepare(`SELECT requester, price FROM orders WHERE state IN (${states.map(() => "?").join(",")})`)
-      .all(...states) as { requester: string; price: string }[];
+    const rows = this.statement(
+      `SELECT requester, price FROM orders WHERE state IN (${states.map(() => "?").join(",")})`,
+    ).all(...states) as { requester: string; price: string }[];
     return rows.map((r) => ({ requester: r.requester, price: BigInt(r.price) }));
   }
 
   setOrderState(hash: string, state: OrderState, reason?: string): void {
-    this.db
-      .prepare("UPDATE orders SET state = ?, reason = COALESCE(?, reason), updated_at = ? WHERE hash = ?")
-      .run(state, reason ?? null, Date.now(), hash);
+    this.statement("UPDATE orders SET state = ?, reason = COALESCE(?, reason), updated_at = ? WHERE hash = ?").run(
+      state,
+      reason ?? null,
+      Date.now(),
+      hash,
+    );
   }
 
   /** Opens a settlement batch of these orders (state sending): the intent, before the transaction is sent. */
   openBatch(head: number, orders: readonly StoredOrder[], gas: number): OrderBatch {
-    const { lastInsertRowid } = this.db
-      .prepare("INSERT INTO order_batches (head, gas, orders, tx, open, created_at) VALUES (?, ?, ?, NULL, 1, ?)")
-      .run(head, gas, orders.length, Date.now());
+    const { lastInsertRowid } = this.statement(
+      "INSERT INTO order_batches (head, gas, orders, tx, open, created_at) VALUES (?, ?, ?, NULL, 1, ?)",
+    ).run(head, gas, orders.length, Date.now());
     const id = Number(lastInsertRowid);
-    const mark = this.db.prepare("UPDATE orders SET state = 'sending', batch = ?, updated_at = ? WHERE hash = ?");
+    const mark = this.statement("UPDATE orders SET state = 'sending', batch = ?, updated_at = ? WHERE hash = ?");
     const now = Date.now();
     for (const o of orders) mark.run(id, now, o.hash);
     return { id, head, gas, orders: orders.length, tx: null };
   }
 
   setBatchTx(id: number, tx: string): void {
-    this.db.prepare("UPDATE order_batches SET tx = ? WHERE id = ?").run(tx, id);
+    this.statement("UPDATE order_batches SET tx = ? WHERE id = ?").run(tx, id);
   }
 
   closeBatch(id: number): void {
-    this.db.prepare("UPDATE order_batches SET open = 0 WHERE id = ?").run(id);
+    this.statement("UPDATE order_batches SET open = 0 WHERE id = ?").run(id);
   }
 
   openBatches(): OrderBatch[] {
-    return this.db
-      .prepare("SELECT id, head, gas, orders, tx FROM order_batches WHERE open = 1 ORDER BY id")
-      .all() as OrderBatch[];
+    return this.statement(
+      "SELECT id, head, gas, orders, tx FROM order_batches WHERE open = 1 ORDER BY id",
+    ).all() as OrderBatch[];
   }
 
   /** Records an order hash the requester cancelled on chain (OrderCancelled). */
   addCancelledOrder(hash: string): void {
-    this.db.prepare("INSERT OR IGNORE INTO cancelled_orders (hash) VALUES (?)").run(hash);
+    this.statement("INSERT OR IGNORE INTO cancelled_orders (hash) VALUES (?)").run(hash);
   }
 
   isCancelledOrder(hash: string): boolean {
-    return this.db.prepare("SELECT 1 FROM cancelled_orders WHERE hash = ?").get(hash) !== undefined;
+    return this.statement("SELECT 1 FROM cancelled_orders WHERE hash = ?").get(hash) !== undefined;
   }
 
   /** How many requests of an offering are in these states. */
   countRequests(states: readonly RequestState[], offeringId: number): number {
-    const row = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM requests WHERE offering_id = ? AND state IN (${states.map(() => "?").join(",")})`,
-      )
-      .get(offeringId, ...states) as { n: number };
+    const row = this.statement(
+      `SELECT COUNT(*) AS n FROM requests WHERE offering_id = ? AND state IN (${states.map(() => "?").join(",")})`,
+    ).get(offeringId, ...states) as { n: number };
     return row.n;
   }
 
   journalEntries(requestId?: bigint): JournalEntry[] {
     const rows = (
       requestId === undefined
-        ? this.db.prepare("SELECT * FROM journal ORDER BY seq").all()
-        : this.db.prepare("SELECT * FROM journal WHERE request_id = ? ORDER BY seq").all(requestId.toString())
+        ? this.statement("SELECT * FROM journal ORDER BY seq").all()
+        : this.statement("SELECT * FROM journal WHERE request_id = ? ORDER BY seq").all(requestId.toString())
     ) as { seq: number; at: number; request_id: string | null; event: string; detail: string }[];
     return rows.map((r) => ({ seq: r.seq, at: r.at, requestId: r.request_id, event: r.event, detail: r.detail }));
   }

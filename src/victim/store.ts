@@ -152,15 +152,15 @@ export class VictimStore extends SqliteStore {
   // ---- targets ----
 
   target(target: string): TargetRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM targets WHERE target = ?").get(target) as TargetRow | undefined;
+    const row = this.statement("SELECT * FROM targets WHERE target = ?").get(target) as TargetRow | undefined;
     return row && toTarget(row);
   }
 
   targets(state?: TargetState): TargetRecord[] {
     const rows = (
       state === undefined
-        ? this.db.prepare("SELECT * FROM targets ORDER BY since").all()
-        : this.db.prepare("SELECT * FROM targets WHERE state = ? ORDER BY since").all(state)
+        ? this.statement("SELECT * FROM targets ORDER BY since").all()
+        : this.statement("SELECT * FROM targets WHERE state = ? ORDER BY since").all(state)
     ) as TargetRow[];
     return rows.map(toTarget);
   }
@@ -174,22 +174,20 @@ export class VictimStore extends SqliteStore {
       const current = this.target(target);
       const fresh = current === undefined || current.state === "ended";
       const all = fresh ? [...new Set(sources)] : [...new Set([...current.sources, ...sources])];
-      this.db
-        .prepare(
-          `INSERT INTO targets (target, state, since, ended_at, sources, skipped) VALUES (?, 'attacked', ?, NULL, ?, ?)
+      this.statement(
+        `INSERT INTO targets (target, state, since, ended_at, sources, skipped) VALUES (?, 'attacked', ?, NULL, ?, ?)
            ON CONFLICT (target) DO UPDATE SET state = 'attacked', since = excluded.since, ended_at = NULL,
              sources = excluded.sources, skipped = excluded.skipped`,
-        )
-        .run(target, fresh ? now : current.since, JSON.stringify(all), fresh ? "{}" : JSON.stringify(current.skipped));
+      ).run(target, fresh ? now : current.since, JSON.stringify(all), fresh ? "{}" : JSON.stringify(current.skipped));
       return this.target(target)!;
     });
   }
 
   /** Records the end of the attack on `target`; false if it was not under attack. */
   ended(target: string, now = Date.now()): boolean {
-    const result = this.db
-      .prepare("UPDATE targets SET state = 'ended', ended_at = ? WHERE target = ? AND state = 'attacked'")
-      .run(now, target);
+    const result = this.statement(
+      "UPDATE targets SET state = 'ended', ended_at = ? WHERE target = ? AND state = 'attacked'",
+    ).run(now, target);
     return result.changes === 1;
   }
 
@@ -198,46 +196,46 @@ export class VictimStore extends SqliteStore {
     this.atomically(() => {
       const current = this.target(target);
       if (!current) return;
-      this.db
-        .prepare("UPDATE targets SET skipped = ? WHERE target = ?")
-        .run(JSON.stringify({ ...current.skipped, ...skipped }), target);
+      this.statement("UPDATE targets SET skipped = ? WHERE target = ?").run(
+        JSON.stringify({ ...current.skipped, ...skipped }),
+        target,
+      );
     });
   }
 
   /** Forgets the skips of `target`: a new notification gives every source another chance. */
   clearSkips(target: string): void {
-    this.db.prepare("UPDATE targets SET skipped = '{}' WHERE target = ?").run(target);
+    this.statement("UPDATE targets SET skipped = '{}' WHERE target = ?").run(target);
   }
 
   // ---- purchases ----
 
   addPurchase(purchase: Omit<PurchaseRecord, "endsAt"> & { endsAt?: number | null }): boolean {
-    const result = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO purchases (service, request_id, target, sources, offering_id, kind, price, ack_deadline,
+    const result = this.statement(
+      `INSERT OR IGNORE INTO purchases (service, request_id, target, sources, offering_id, kind, price, ack_deadline,
            state, ends_at, bought_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        purchase.service,
-        purchase.requestId.toString(),
-        purchase.target,
-        JSON.stringify(purchase.sources),
-        purchase.offeringId,
-        purchase.kind,
-        purchase.price.toString(),
-        purchase.ackDeadline,
-        purchase.state,
-        purchase.endsAt ?? null,
-        purchase.boughtAt,
-      );
+    ).run(
+      purchase.service,
+      purchase.requestId.toString(),
+      purchase.target,
+      JSON.stringify(purchase.sources),
+      purchase.offeringId,
+      purchase.kind,
+      purchase.price.toString(),
+      purchase.ackDeadline,
+      purchase.state,
+      purchase.endsAt ?? null,
+      purchase.boughtAt,
+    );
     return result.changes === 1;
   }
 
   purchase(service: string, requestId: bigint): PurchaseRecord | undefined {
-    const row = this.db
-      .prepare("SELECT * FROM purchases WHERE service = ? AND request_id = ?")
-      .get(service, requestId.toString()) as PurchaseRow | undefined;
+    const row = this.statement("SELECT * FROM purchases WHERE service = ? AND request_id = ?").get(
+      service,
+      requestId.toString(),
+    ) as PurchaseRow | undefined;
     return row && toPurchase(row);
   }
 
@@ -253,40 +251,40 @@ export class VictimStore extends SqliteStore {
       args.push(...filter.states);
     }
     const sql = `SELECT * FROM purchases${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY bought_at`;
-    return (this.db.prepare(sql).all(...args) as PurchaseRow[]).map(toPurchase);
+    return (this.statement(sql).all(...args) as PurchaseRow[]).map(toPurchase);
   }
 
   setPurchaseState(service: string, requestId: bigint, state: PurchaseRecordState, endsAt?: number): void {
-    this.db
-      .prepare("UPDATE purchases SET state = ?, ends_at = COALESCE(?, ends_at) WHERE service = ? AND request_id = ?")
-      .run(state, endsAt ?? null, service, requestId.toString());
+    this.statement(
+      "UPDATE purchases SET state = ?, ends_at = COALESCE(?, ends_at) WHERE service = ? AND request_id = ?",
+    ).run(state, endsAt ?? null, service, requestId.toString());
   }
 
   /** What purchases bought since `since` (wall-clock ms) cost, refunds excluded. */
   spentSince(since: number): bigint {
-    const rows = this.db
-      .prepare(
-        `SELECT price FROM purchases WHERE bought_at >= ? AND state NOT IN (${REFUNDED_STATES.map(() => "?").join(",")})`,
-      )
-      .all(since, ...REFUNDED_STATES) as { price: string }[];
+    const rows = this.statement(
+      `SELECT price FROM purchases WHERE bought_at >= ? AND state NOT IN (${REFUNDED_STATES.map(() => "?").join(",")})`,
+    ).all(since, ...REFUNDED_STATES) as { price: string }[];
     return rows.reduce((sum, r) => sum + BigInt(r.price), 0n);
   }
 
   // ---- intents ----
 
   addIntent(target: string, sources: readonly string[], fromBlock: number): number {
-    const result = this.db
-      .prepare("INSERT INTO intents (target, sources, from_block, open) VALUES (?, ?, ?, 1)")
-      .run(target, JSON.stringify(sources), fromBlock);
+    const result = this.statement("INSERT INTO intents (target, sources, from_block, open) VALUES (?, ?, ?, 1)").run(
+      target,
+      JSON.stringify(sources),
+      fromBlock,
+    );
     return Number(result.lastInsertRowid);
   }
 
   closeIntent(id: number): void {
-    this.db.prepare("UPDATE intents SET open = 0 WHERE id = ?").run(id);
+    this.statement("UPDATE intents SET open = 0 WHERE id = ?").run(id);
   }
 
   openIntents(): Intent[] {
-    const rows = this.db.prepare("SELECT * FROM intents WHERE open = 1 ORDER BY id").all() as {
+    const rows = this.statement("SELECT * FROM intents WHERE open = 1 ORDER BY id").all() as {
       id: number;
       target: string;
       sources: string;

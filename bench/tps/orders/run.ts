@@ -156,7 +156,13 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
       `Orders: ${grouped(settings.rate)} orders/s for ${settings.duration} s (+${context.warmup} s warm-up) …`,
     );
     const slots = await sign(settings.rate, settings.duration);
-    const profileDir = settings.profile ? await mkdtemp(path.join(os.tmpdir(), "bench-agents-")) : undefined;
+    // BENCH_PROFILE_DIR keeps the agents' .cpuprofile files there (open them in Chrome's DevTools).
+    const keptProfiles = process.env.BENCH_PROFILE_DIR;
+    const profileDir = !settings.profile
+      ? undefined
+      : keptProfiles
+        ? keptProfiles
+        : await mkdtemp(path.join(os.tmpdir(), "bench-agents-"));
     let agentProfile: ProfileSummary | undefined;
     let orders: OrdersFigures;
     try {
@@ -176,7 +182,7 @@ export async function runOrders(context: BenchContext, settings: OrdersSettings)
             };
       orders = ordersFigures(await phase("orders", slots, profiler), context.warmup * 1000);
     } finally {
-      if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+      if (profileDir !== undefined && !keptProfiles) await rm(profileDir, { recursive: true, force: true });
     }
     ordersRamp?.push({ ...orderStep(settings.rate, orders), note: `full run, ${settings.duration} s` });
     await fleet.stop();
