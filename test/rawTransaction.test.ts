@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { Transaction, Wallet, hexlify, randomBytes, getBytes, keccak256, Interface } from "ethers";
 
+import { sendCall } from "../src/clients/nativeSend";
 import { encodeRlp, signEip1559, type Eip1559Fields } from "../src/clients/rawTransaction";
 import { anvilWallet, startTestAnvil, type TestAnvil } from "./helpers/anvil";
 
@@ -79,7 +80,7 @@ describe("native EIP-1559 transactions", function () {
       // A call to an account without code succeeds: data is carried, nothing runs.
       const data = new Interface(["function ping(bytes)"]).encodeFunctionData("ping", [randomBytes(2_000)]);
       const [native, viaEthersSend] = await Promise.all([
-        signer.sendCall({ to, data, gasLimit: 200_000n }),
+        sendCall(signer, { to, data, gasLimit: 200_000n }),
         signer.sendTransaction({ to, value: 1n }),
       ]);
       const receipt = await node!.provider.waitForTransaction(native.hash);

@@ -18,6 +18,7 @@ import {
 import { parseAsn } from "../asn";
 import { OperatorError, explained, toOperatorError } from "../errors";
 import { parseAddress, parsePrefix, type Prefix } from "../prefix";
+import { staticEventDecoder, type RawLog } from "./eventDecoder";
 import { PreflightSigner } from "./preflight";
 import { parseAccount } from "./registry";
 import { send } from "./tx";
@@ -117,19 +118,27 @@ export interface RequestedEvent {
 }
 
 const SERVICE_INTERFACE = ProviderServiceContract__factory.createInterface();
-/** The service's events by topic: Interface.parseLog hashes every event's signature for each log. */
+/**
+ * The service's events by topic, each with its decoder: words read directly for events of static
+ * fields (src/clients/eventDecoder.ts), ethers for the others. Interface.parseLog hashes every
+ * event's signature for each log.
+ */
 const SERVICE_EVENTS = new Map(
-  SERVICE_INTERFACE.fragments.filter((f) => EventFragment.isFragment(f)).map((f) => [f.topicHash, f] as const),
+  SERVICE_INTERFACE.fragments
+    .filter((f) => EventFragment.isFragment(f))
+    .map((fragment) => {
+      const decode =
+        staticEventDecoder(fragment) ??
+        ((log: RawLog) => SERVICE_INTERFACE.decodeEventLog(fragment, log.data, log.topics));
+      return [fragment.topicHash, { name: fragment.name, decode }] as const;
+    }),
 );
 
 /** A service contract's log decoded (as Interface.parseLog does), or null if it is none of its events. */
-export function parseServiceLog(log: {
-  topics: readonly string[];
-  data: string;
-}): Pick<LogDescription, "name" | "args"> | null {
-  const fragment = log.topics.length > 0 ? SERVICE_EVENTS.get(log.topics[0]) : undefined;
-  if (!fragment) return null;
-  return { name: fragment.name, args: SERVICE_INTERFACE.decodeEventLog(fragment, log.data, log.topics) };
+export function parseServiceLog(log: RawLog): Pick<LogDescription, "name" | "args"> | null {
+  const event = log.topics.length > 0 ? SERVICE_EVENTS.get(log.topics[0]) : undefined;
+  if (!event) return null;
+  return { name: event.name, args: event.decode(log) };
 }
 
 /**

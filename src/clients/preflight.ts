@@ -10,10 +10,6 @@
  */
 import {
   AbstractSigner,
-  BaseWallet,
-  getBytes,
-  JsonRpcApiProvider,
-  NonceManager,
   type Provider,
   type Signer,
   type TransactionRequest,
@@ -21,8 +17,6 @@ import {
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-
-import { signEip1559 } from "./rawTransaction";
 
 /** The gas limit is the estimate plus estimate / 4 (25 %). */
 const GAS_MARGIN_DIVISOR = 4n;
@@ -69,52 +63,19 @@ export class PreflightSigner extends AbstractSigner {
   }
 
   /**
-   * Sends a call whose gas limit is known, in turn with the other sends, and resolves with its
-   * hash. When the inner signer is a NonceManager over a private-key wallet on a JSON-RPC node,
-   * the transaction is built, signed and hashed natively (src/clients/rawTransaction.ts): ethers'
-   * pure-JavaScript path costs tens of milliseconds for a large calldata such as a settlement of
-   * 200 orders. Otherwise the inner signer sends it.
+   * Runs `send` with the inner signer once every earlier send has reached the node (or failed),
+   * and holds later sends until it has: for a caller that signs and sends by other means
+   * (src/clients/nativeSend.ts) and must keep the nonce order.
    */
-  sendCall(tx: { to: string; data: string; gasLimit: bigint | number }): Promise<{ hash: string }> {
-    const native = nativeSigning(this.signer);
-    if (native === undefined) return this.inOrder(tx);
-    const sent = this.sending.then(async () => {
-      const { nonces, key, provider } = native;
-      const [network, block, priority] = await Promise.all([
-        provider.getNetwork(),
-        provider.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string } | null>,
-        provider.send("eth_maxPriorityFeePerGas", []) as Promise<string>,
-      ]);
-      if (block?.baseFeePerGas === undefined) throw new Error("The node's latest block has no base fee (pre-London).");
-      // As ethers' getFeeData: twice the base fee plus the tip, so a rising base fee still fits.
-      const maxPriorityFeePerGas = BigInt(priority);
-      const maxFeePerGas = 2n * BigInt(block.baseFeePerGas) + maxPriorityFeePerGas;
-      const noncePromise = nonces.getNonce("pending");
-      nonces.increment();
-      const signed = signEip1559(
-        {
-          chainId: network.chainId,
-          nonce: await noncePromise,
-          maxPriorityFeePerGas,
-          maxFeePerGas,
-          gasLimit: BigInt(tx.gasLimit),
-          to: tx.to,
-          data: tx.data,
-        },
-        key,
-      );
-      await provider.send("eth_sendRawTransaction", [signed.raw]);
-      return { hash: signed.hash };
-    });
+  inTurn<T>(send: (inner: Signer) => Promise<T>): Promise<T> {
+    const sent = this.sending.then(() => send(this.signer));
     this.sending = sent.catch(() => undefined);
     return sent;
   }
 
   /** Hands `tx` to the inner signer once every earlier send has reached the node (or failed). */
   private inOrder(tx: TransactionRequest): Promise<TransactionResponse> {
-    const sent = this.sending.then(() => this.signer.sendTransaction(tx));
-    this.sending = sent.catch(() => undefined);
-    return sent;
+    return this.inTurn((inner) => inner.sendTransaction(tx));
   }
 
   signTransaction(tx: TransactionRequest): Promise<string> {
@@ -132,14 +93,4 @@ export class PreflightSigner extends AbstractSigner {
   ): Promise<string> {
     return this.signer.signTypedData(domain, types, value);
   }
-}
-
-/** The nonce manager, key and node of a NonceManager over a private-key wallet on a JSON-RPC node. */
-function nativeSigning(
-  signer: Signer,
-): { nonces: NonceManager; key: Uint8Array; provider: JsonRpcApiProvider } | undefined {
-  if (!(signer instanceof NonceManager)) return undefined;
-  const wallet = signer.signer;
-  if (!(wallet instanceof BaseWallet) || !(wallet.provider instanceof JsonRpcApiProvider)) return undefined;
-  return { nonces: signer, key: getBytes(wallet.signingKey.privateKey), provider: wallet.provider };
 }

@@ -58,7 +58,8 @@ export function encodeRlp(item: RlpItem): Buffer {
 }
 
 function hexBytes(hex: string, what: string): Buffer {
-  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new OperatorError(`The transaction's ${what} is not 0x and whole bytes of hex.`);
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex))
+    throw new OperatorError(`The transaction's ${what} is not 0x and whole bytes of hex.`);
   return Buffer.from(hex.slice(2), "hex");
 }
 

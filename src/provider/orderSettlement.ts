@@ -18,7 +18,7 @@ import type { Log, Signer } from "ethers";
 
 import { ORDER_SKIP_REASONS, OrderSkipReason, settleOrdersCalldata } from "../clients/orders";
 import { parseServiceLog } from "../clients/market";
-import { PreflightSigner } from "../clients/preflight";
+import { sendCall } from "../clients/nativeSend";
 import type { JsonRpc } from "../rpc";
 import { getRequestCall, readViews, valueOf } from "./chainReads";
 import type { Claims } from "./orderIntake";
@@ -360,9 +360,8 @@ export class OrderSettlement {
       budget -= gas;
       const batch = store.atomically(() => store.openBatch(head.number, group, gas));
       const data = settleOrdersCalldata(group);
-      const tx = { to: service, data, gasLimit: gas };
-      // A PreflightSigner signs a large settlement natively where it can (src/clients/rawTransaction.ts).
-      const response = sender instanceof PreflightSigner ? await sender.sendCall(tx) : await sender.sendTransaction(tx);
+      // Signed natively where the agent holds its key (src/clients/nativeSend.ts).
+      const response = await sendCall(sender, { to: service, data, gasLimit: gas });
       store.setBatchTx(batch.id, response.hash);
       this.counts.transactions++;
       this.progress(`sent ${group.length} order(s) for settlement in batch ${batch.id}: tx ${response.hash}`);
