@@ -228,6 +228,7 @@ CREATE TABLE IF NOT EXISTS rules (
   state TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rules_request ON rules (request_id);
+CREATE INDEX IF NOT EXISTS rules_match ON rules (family, source, destination);
 CREATE TABLE IF NOT EXISTS journal (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
