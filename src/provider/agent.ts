@@ -552,10 +552,7 @@ export class ProviderAgent {
     await this.enforce(toInstall, "install", true);
     await this.enforce(toRemove, "remove", false);
     this.store.atomically(() => {
-      for (const rule of this.store.rules()) {
-        const state = rule.wanted ? "installed" : "removed";
-        if (rule.state !== state) this.store.setRuleStateByMatch(rule, state, rule.wanted);
-      }
+      this.store.settleRuleStates();
       for (const request of this.store.requests(["accepted"])) {
         this.store.update(request.id, "installed");
       }
@@ -670,8 +667,7 @@ export class ProviderAgent {
   // ---- ending ----
 
   private endMitigations(now: number): void {
-    for (const request of this.store.requests(["active"])) {
-      if (request.endsAt === null || request.endsAt > now) continue;
+    for (const request of this.store.requestsEndedBy(now)) {
       this.store.atomically(() => {
         this.store.update(request.id, "ending");
         this.store.unwantRules(request.id);
@@ -695,7 +691,7 @@ export class ProviderAgent {
   }
 
   private async sendProgressReports(): Promise<void> {
-    for (const request of this.store.requests(["active", "ending"])) {
+    for (const request of this.store.requestsWithPendingReport()) {
       // One transaction each: a stop does not wait for them all (the next start sends the rest).
       if (this.stopping) return;
       if (request.pendingReport === null || request.reported.includes(request.pendingReport)) continue;

@@ -217,6 +217,7 @@ CREATE TABLE IF NOT EXISTS requests (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_state ON requests (state);
+CREATE INDEX IF NOT EXISTS requests_state_end ON requests (state, ends_at);
 CREATE TABLE IF NOT EXISTS rules (
   id TEXT PRIMARY KEY,
   request_id TEXT NOT NULL REFERENCES requests (id),
@@ -376,6 +377,25 @@ export class AgentStore extends SqliteStore {
     return rows.map(toRequest).sort((a, b) => a.block - b.block || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /**
+   * The running mitigations whose end is at or before `now`: read through an index, so that a
+   * pass does not read every running mitigation (hundreds of thousands under a heavy order load).
+   */
+  requestsEndedBy(now: number): StoredRequest[] {
+    const rows = this.statement("SELECT * FROM requests WHERE state = 'active' AND ends_at <= ? ORDER BY ends_at").all(
+      now,
+    ) as RequestRow[];
+    return rows.map(toRequest);
+  }
+
+  /** The running or ending mitigations with a DOTS status report to send. */
+  requestsWithPendingReport(): StoredRequest[] {
+    const rows = this.statement(
+      "SELECT * FROM requests WHERE state IN ('active', 'ending') AND pending_report IS NOT NULL",
+    ).all() as RequestRow[];
+    return rows.map(toRequest);
+  }
+
   /** Moves a request to `state`, with optional fields; the journal records why. */
   update(
     id: bigint,
@@ -455,6 +475,17 @@ export class AgentStore extends SqliteStore {
   }
 
   /** Every match the agent ever installed or planned: only these are its to remove. */
+  /**
+   * After a sync, every rule is in the state its wish says (installed if wanted, removed if not):
+   * one statement over the rules that are not, rather than a read of every rule.
+   */
+  settleRuleStates(): void {
+    this.statement(
+      `UPDATE rules SET state = CASE wanted WHEN 1 THEN 'installed' ELSE 'removed' END
+         WHERE state <> CASE wanted WHEN 1 THEN 'installed' ELSE 'removed' END`,
+    ).run();
+  }
+
   knownMatches(): Set<string> {
     const rows = this.statement("SELECT DISTINCT family, source, destination FROM rules").all() as {
       family: string;
