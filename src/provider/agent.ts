@@ -115,6 +115,8 @@ export class ProviderAgent {
 
   private needsReconcile = true;
   private backendDirty = true;
+  /** The next sync reads the back end's own list (at start, after a failure, every resyncEveryMs). */
+  private needsFullSync = true;
   private lastSync = 0;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -213,6 +215,7 @@ export class ProviderAgent {
         delay = this.pollMs;
       } catch (error) {
         this.needsReconcile = true;
+        this.needsFullSync = true;
         await this.resetNonce();
         const message = toOperatorError(error).message;
         delay = this.failing ? Math.min(delay * 2, this.maxBackoffMs) : this.pollMs;
@@ -525,9 +528,9 @@ export class ProviderAgent {
   // ---- enforcing ----
 
   /** The rules that should be in force, one per match; a discard wins over a rate limit. */
-  private desiredRules(): Map<string, FlowRule> {
+  private desiredRules(rules: readonly FlowRule[] = this.store.rules({ wanted: true })): Map<string, FlowRule> {
     const desired = new Map<string, FlowRule>();
-    for (const rule of this.store.rules({ wanted: true })) {
+    for (const rule of rules) {
       const key = matchKey(rule);
       const existing = desired.get(key);
       if (!existing || (existing.action.kind !== "discard" && rule.action.kind === "discard")) desired.set(key, rule);
@@ -535,9 +538,25 @@ export class ProviderAgent {
     return desired;
   }
 
-  /** Makes the back end's rule set equal the wanted rules: installs missing, removes left-over. */
+  /**
+   * Makes the back end's rule set equal the wanted rules. Every `resyncEveryMs`, and after a
+   * restart or a failure, from the back end's own list (installs missing, removes left-over,
+   * whatever drifted); in between, only for the matches whose rules changed since (a provider
+   * with tens of thousands of mitigations running does not read them all on every pass).
+   */
   private async syncBackend(): Promise<void> {
-    if (!this.backendDirty && Date.now() - this.lastSync < this.resyncEveryMs) return;
+    const due = this.needsFullSync || Date.now() - this.lastSync >= this.resyncEveryMs;
+    if (!this.backendDirty && !due) return;
+    if (due) await this.syncAll();
+    else await this.syncChanged();
+    this.store.atomically(() => {
+      for (const request of this.store.requests(["accepted"])) this.store.update(request.id, "installed");
+    });
+    this.backendDirty = false;
+  }
+
+  /** The whole rule set against the back end's list. */
+  private async syncAll(): Promise<void> {
     const desired = this.desiredRules();
     const actual = new Map((await this.backend.list()).map((r) => [matchKey(r), r]));
     const ours = this.store.knownMatches();
@@ -551,14 +570,40 @@ export class ProviderAgent {
     const toRemove = [...actual].filter(([key]) => !desired.has(key) && ours.has(key)).map(([, rule]) => rule);
     await this.enforce(toInstall, "install", true);
     await this.enforce(toRemove, "remove", false);
+    this.store.settleRuleStates();
+    this.needsFullSync = false;
+    this.lastSync = Date.now();
+  }
+
+  /**
+   * The matches whose rules changed since the last sync, from the store alone: its states say
+   * what the back end holds (the full sync corrects any drift). Per match, the wanted rule (a
+   * discard wins) is installed unless a rule with its action already is; with none wanted, the
+   * one this agent installed is removed.
+   */
+  private async syncChanged(): Promise<void> {
+    const changed = new Map(this.store.unsettledRules().map((r) => [matchKey(r), r] as const));
+    const toInstall: FlowRule[] = [];
+    const toRemove: FlowRule[] = [];
+    for (const rule of changed.values()) {
+      const all = this.store.rulesWithMatch(rule);
+      const desired = this.desiredRules(all.filter((r) => r.wanted)).get(matchKey(rule));
+      const inForce = all.filter((r) => r.state !== "planned" && r.state !== "removed");
+      if (desired !== undefined) {
+        if (!inForce.some((r) => r.state === "installed" && sameAction(r.action, desired.action)))
+          toInstall.push(desired);
+      } else if (inForce.length > 0) {
+        toRemove.push(inForce[0]);
+      }
+    }
+    await this.enforce(toInstall, "install", true);
+    await this.enforce(toRemove, "remove", false);
     this.store.atomically(() => {
-      this.store.settleRuleStates();
-      for (const request of this.store.requests(["accepted"])) {
-        this.store.update(request.id, "installed");
+      for (const rule of changed.values()) {
+        this.store.setRuleStateByMatch(rule, "installed", true);
+        this.store.setRuleStateByMatch(rule, "removed", false);
       }
     });
-    this.backendDirty = false;
-    this.lastSync = Date.now();
   }
 
   /**

@@ -230,6 +230,7 @@ CREATE TABLE IF NOT EXISTS rules (
 );
 CREATE INDEX IF NOT EXISTS rules_request ON rules (request_id);
 CREATE INDEX IF NOT EXISTS rules_match ON rules (family, source, destination);
+CREATE INDEX IF NOT EXISTS rules_wish ON rules (wanted, state);
 CREATE TABLE IF NOT EXISTS journal (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
@@ -474,7 +475,6 @@ export class AgentStore extends SqliteStore {
     ).run(state, rule.family, rule.source, rule.destination, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
   }
 
-  /** Every match the agent ever installed or planned: only these are its to remove. */
   /**
    * After a sync, every rule is in the state its wish says (installed if wanted, removed if not):
    * one statement over the rules that are not, rather than a read of every rule.
@@ -486,6 +486,29 @@ export class AgentStore extends SqliteStore {
     ).run();
   }
 
+  /**
+   * The rules not in the state their wish says (wanted but not installed, unwanted but not
+   * removed): what changed since the last sync, read through an index whatever the number of
+   * rules in force.
+   */
+  unsettledRules(): StoredRule[] {
+    const rows = this.statement(
+      `SELECT * FROM rules WHERE wanted = 1 AND state IN ('planned', 'installing', 'removing', 'removed')
+       UNION ALL
+       SELECT * FROM rules WHERE wanted = 0 AND state IN ('planned', 'installing', 'installed', 'removing')`,
+    ).all() as RuleRow[];
+    return rows.map(toRule);
+  }
+
+  /** Every rule, of any request, with this match. */
+  rulesWithMatch(rule: Pick<FlowRule, "family" | "source" | "destination">): StoredRule[] {
+    const rows = this.statement(
+      "SELECT * FROM rules WHERE family = ? AND source = ? AND destination = ? ORDER BY id",
+    ).all(rule.family, rule.source, rule.destination) as RuleRow[];
+    return rows.map(toRule);
+  }
+
+  /** Every match the agent ever installed or planned: only these are its to remove. */
   knownMatches(): Set<string> {
     const rows = this.statement("SELECT DISTINCT family, source, destination FROM rules").all() as {
       family: string;

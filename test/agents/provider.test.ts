@@ -170,6 +170,30 @@ describe("ProviderAgent", function () {
       expect(await rulesOf(backend)).to.deep.equal(["ipv4 198.51.100.23/32 203.0.113.0/24 discard"]);
       expect(agent.store.request(first.event.requestId)!.state).to.equal("ended");
     });
+
+    it("between full syncs touches only what changed, and the next full sync restores a rule removed behind its back", async function () {
+      const net = await loadFixture(deploySmallInternet);
+      const backend = new LogBackend();
+      const agent = providerAgent(net, "alpha", { backend, resyncEveryMs: 3_600_000 });
+      await net.victim.request(await order(net, "alpha", ["198.51.100.23"]));
+      await agent.tick();
+      const [rule] = await backend.list();
+      // Someone removes the agent's rule from the router; a new request arrives meanwhile.
+      await backend.remove(rule);
+      await net.victim.request(await order(net, "alpha", ["198.51.100.77"]));
+      await agent.tick();
+      // Only the new request's match was synced: the store still believes the first rule in force.
+      expect(await rulesOf(backend)).to.deep.equal(["ipv4 198.51.100.77/32 203.0.113.0/24 discard"]);
+      expect(agent.store.rules({ wanted: true }).every((r) => r.state === "installed")).to.equal(true);
+
+      // A restarted agent (or the hourly resync) reads the back end's own list and reinstalls it.
+      const restarted = providerAgent(net, "alpha", { backend, store: agent.store, resyncEveryMs: 3_600_000 });
+      await restarted.tick();
+      expect(await rulesOf(backend)).to.deep.equal([
+        "ipv4 198.51.100.23/32 203.0.113.0/24 discard",
+        "ipv4 198.51.100.77/32 203.0.113.0/24 discard",
+      ]);
+    });
   });
 
   describe("following the chain", function () {
