@@ -586,7 +586,7 @@ export class ProviderAgent {
     const toInstall: FlowRule[] = [];
     const toRemove: FlowRule[] = [];
     for (const rule of changed.values()) {
-      const all = this.store.rulesWithMatch(rule);
+      const all = this.store.liveRulesWithMatch(rule);
       const desired = this.desiredRules(all.filter((r) => r.wanted)).get(matchKey(rule));
       const inForce = all.filter((r) => r.state !== "planned" && r.state !== "removed");
       if (desired !== undefined) {

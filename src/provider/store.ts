@@ -230,6 +230,9 @@ CREATE TABLE IF NOT EXISTS rules (
 );
 CREATE INDEX IF NOT EXISTS rules_request ON rules (request_id);
 CREATE INDEX IF NOT EXISTS rules_match ON rules (family, source, destination);
+-- The rules still alive (wanted, or not yet removed): a match a victim renews all day keeps
+-- thousands of removed rules, which the sync never needs to read or write again.
+CREATE INDEX IF NOT EXISTS rules_live ON rules (family, source, destination) WHERE NOT (wanted = 0 AND state = 'removed');
 CREATE INDEX IF NOT EXISTS rules_wish ON rules (wanted, state);
 CREATE TABLE IF NOT EXISTS journal (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -470,9 +473,11 @@ export class AgentStore extends SqliteStore {
     state: RuleState,
     wanted?: boolean,
   ): void {
+    // A removed rule nobody wants any more is final: left alone (and out of the index read).
     this.statement(
-      `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?${wanted === undefined ? "" : " AND wanted = ?"}`,
-    ).run(state, rule.family, rule.source, rule.destination, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
+      `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?
+         AND NOT (wanted = 0 AND state = 'removed') AND state <> ?${wanted === undefined ? "" : " AND wanted = ?"}`,
+    ).run(state, rule.family, rule.source, rule.destination, state, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
   }
 
   /**
@@ -500,10 +505,11 @@ export class AgentStore extends SqliteStore {
     return rows.map(toRule);
   }
 
-  /** Every rule, of any request, with this match. */
-  rulesWithMatch(rule: Pick<FlowRule, "family" | "source" | "destination">): StoredRule[] {
+  /** The rules with this match, of any request, but those removed for good (unwanted and removed). */
+  liveRulesWithMatch(rule: Pick<FlowRule, "family" | "source" | "destination">): StoredRule[] {
     const rows = this.statement(
-      "SELECT * FROM rules WHERE family = ? AND source = ? AND destination = ? ORDER BY id",
+      `SELECT * FROM rules WHERE family = ? AND source = ? AND destination = ?
+         AND NOT (wanted = 0 AND state = 'removed') ORDER BY id`,
     ).all(rule.family, rule.source, rule.destination) as RuleRow[];
     return rows.map(toRule);
   }
