@@ -585,15 +585,19 @@ export class ProviderAgent {
     const changed = new Map(this.store.unsettledRules().map((r) => [matchKey(r), r] as const));
     const toInstall: FlowRule[] = [];
     const toRemove: FlowRule[] = [];
+    const first = (ids: (string | null)[]) => ids.filter((id) => id !== null).sort()[0];
     for (const rule of changed.values()) {
-      const all = this.store.liveRulesWithMatch(rule);
-      const desired = this.desiredRules(all.filter((r) => r.wanted)).get(matchKey(rule));
-      const inForce = all.filter((r) => r.state !== "planned" && r.state !== "removed");
-      if (desired !== undefined) {
-        if (!inForce.some((r) => r.state === "installed" && sameAction(r.action, desired.action)))
-          toInstall.push(desired);
-      } else if (inForce.length > 0) {
-        toRemove.push(inForce[0]);
+      const actions = this.store.matchSummary(rule);
+      const wanted = actions.filter((a) => a.firstWanted !== null);
+      // As desiredRules: a discard wins, else the first wanted rule.
+      const discard = wanted.find((a) => a.action.kind === "discard");
+      const desiredId = discard?.firstWanted ?? first(wanted.map((a) => a.firstWanted));
+      if (desiredId !== undefined) {
+        const desired = this.store.rule(desiredId)!;
+        if (!actions.some((a) => a.installed && sameAction(a.action, desired.action))) toInstall.push(desired);
+      } else {
+        const inForce = first(actions.map((a) => a.firstInForce));
+        if (inForce !== undefined) toRemove.push(this.store.rule(inForce)!);
       }
     }
     await this.enforce(toInstall, "install", true);

@@ -312,6 +312,16 @@ function toRule(row: RuleRow): StoredRule {
   };
 }
 
+/** The live rules of one match with one action, summed up (AgentStore.matchSummary). */
+export interface MatchSummary {
+  action: FlowAction;
+  /** The id of the first wanted rule with this action, if any is wanted. */
+  firstWanted: string | null;
+  /** The id of the first rule with this action in the back end or on its way in or out. */
+  firstInForce: string | null;
+  installed: boolean;
+}
+
 export type NewRequest = Omit<
   StoredRequest,
   "state" | "reasonCode" | "reason" | "startedAt" | "endsAt" | "pendingReport" | "reported"
@@ -505,13 +515,39 @@ export class AgentStore extends SqliteStore {
     return rows.map(toRule);
   }
 
-  /** The rules with this match, of any request, but those removed for good (unwanted and removed). */
-  liveRulesWithMatch(rule: Pick<FlowRule, "family" | "source" | "destination">): StoredRule[] {
+  /**
+   * What the live rules with this match say, per action (discard, or a rate): the first wanted
+   * rule, the first rule in force (installing, installed or removing), and whether one is installed.
+   * One aggregate over the index, however many requests share the match (a victim renewing the
+   * same mitigation all day).
+   */
+  matchSummary(rule: Pick<FlowRule, "family" | "source" | "destination">): MatchSummary[] {
     const rows = this.statement(
-      `SELECT * FROM rules WHERE family = ? AND source = ? AND destination = ?
-         AND NOT (wanted = 0 AND state = 'removed') ORDER BY id`,
-    ).all(rule.family, rule.source, rule.destination) as RuleRow[];
-    return rows.map(toRule);
+      `SELECT action,
+              MIN(CASE WHEN wanted = 1 THEN id END) AS first_wanted,
+              MIN(CASE WHEN state NOT IN ('planned', 'removed') THEN id END) AS first_in_force,
+              MAX(state = 'installed') AS installed
+         FROM rules WHERE family = ? AND source = ? AND destination = ?
+          AND NOT (wanted = 0 AND state = 'removed')
+        GROUP BY action`,
+    ).all(rule.family, rule.source, rule.destination) as {
+      action: string;
+      first_wanted: string | null;
+      first_in_force: string | null;
+      installed: number;
+    }[];
+    return rows.map((r) => ({
+      action: JSON.parse(r.action) as FlowAction,
+      firstWanted: r.first_wanted,
+      firstInForce: r.first_in_force,
+      installed: r.installed === 1,
+    }));
+  }
+
+  /** One rule by its id. */
+  rule(id: string): StoredRule | undefined {
+    const row = this.statement("SELECT * FROM rules WHERE id = ?").get(id) as RuleRow | undefined;
+    return row && toRule(row);
   }
 
   /** Every match the agent ever installed or planned: only these are its to remove. */

@@ -1,0 +1,71 @@
+/**
+ * The provider store's view of one match shared by several requests (src/provider/store.ts
+ * matchSummary): what the agent's incremental sync decides from, without reading every rule.
+ */
+import { expect } from "chai";
+
+import type { FlowAction, FlowRule } from "../../src/backends/rules";
+import { AgentStore } from "../../src/provider/store";
+
+const MATCH = { family: "ipv4" as const, source: "198.51.100.23/32", destination: "203.0.113.0/24" };
+const DISCARD: FlowAction = { kind: "discard" };
+const LIMIT: FlowAction = { kind: "rate-limit", bytesPerSecond: 125_000 };
+
+function withRequests(n: number): AgentStore {
+  const store = new AgentStore(":memory:");
+  for (let i = 1; i <= n; i++) {
+    store.addRequest({
+      service: "0x0000000000000000000000000000000000000001",
+      id: BigInt(i),
+      requester: "0x0000000000000000000000000000000000000002",
+      offeringId: 0,
+      target: MATCH.destination,
+      sources: [MATCH.source],
+      duration: 600,
+      price: 1n,
+      ackDeadline: 0,
+      block: i,
+      tx: "0x",
+    });
+  }
+  return store;
+}
+
+const rule = (request: number, action: FlowAction): FlowRule => ({ id: `s/${request}/0`, ...MATCH, action });
+
+describe("AgentStore.matchSummary", function () {
+  it("sums the live rules of one match per action: first wanted, first in force, installed", function () {
+    const store = withRequests(3);
+    store.addRules([rule(1, LIMIT)], 1n);
+    store.addRules([rule(2, DISCARD)], 2n);
+    store.addRules([rule(3, LIMIT)], 3n);
+    store.setRuleStateByMatch(MATCH, "installed", true);
+    store.unwantRules(3n);
+    const summary = store.matchSummary(MATCH).sort((a, b) => a.action.kind.localeCompare(b.action.kind));
+    expect(summary).to.deep.equal([
+      { action: DISCARD, firstWanted: "s/2/0", firstInForce: "s/2/0", installed: true },
+      { action: LIMIT, firstWanted: "s/1/0", firstInForce: "s/1/0", installed: true },
+    ]);
+  });
+
+  it("leaves out rules removed for good, and says nothing is wanted once all are", function () {
+    const store = withRequests(2);
+    store.addRules([rule(1, DISCARD)], 1n);
+    store.addRules([rule(2, DISCARD)], 2n);
+    store.setRuleStateByMatch(MATCH, "installed", true);
+    store.unwantRules(1n);
+    store.setRuleStateByMatch(MATCH, "removed", false);
+    expect(store.matchSummary(MATCH)).to.deep.equal([
+      { action: DISCARD, firstWanted: "s/2/0", firstInForce: "s/2/0", installed: true },
+    ]);
+    store.unwantRules(2n);
+    // Unwanted but still installed: the sync must remove it.
+    expect(store.matchSummary(MATCH)).to.deep.equal([
+      { action: DISCARD, firstWanted: null, firstInForce: "s/2/0", installed: true },
+    ]);
+    expect(store.unsettledRules().map((r) => r.id)).to.deep.equal(["s/2/0"]);
+    store.setRuleStateByMatch(MATCH, "removed", false);
+    expect(store.matchSummary(MATCH)).to.deep.equal([]);
+    expect(store.unsettledRules()).to.deep.equal([]);
+  });
+});
