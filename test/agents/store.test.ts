@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 
-import type { FlowAction, FlowRule } from "../../src/backends/rules";
+import type { FlowAction, FlowRule } from "../../src/backends/types";
 import { AgentStore } from "../../src/provider/store";
 
 const MATCH = { family: "ipv4" as const, source: "198.51.100.23/32", destination: "203.0.113.0/24" };
@@ -15,7 +15,6 @@ function withRequests(n: number): AgentStore {
   const store = new AgentStore(":memory:");
   for (let i = 1; i <= n; i++) {
     store.addRequest({
-      service: "0x0000000000000000000000000000000000000001",
       id: BigInt(i),
       requester: "0x0000000000000000000000000000000000000002",
       offeringId: 0,
