@@ -22,12 +22,11 @@ function wordDecoder(param: ParamType): WordDecoder | undefined {
   if (type === "address") return (w) => getAddress("0x" + w.slice(24));
   if (type === "bool") return (w) => BigInt("0x" + w) !== 0n;
   if (type === "bytes32") return (w) => "0x" + w.toLowerCase();
-  const uint = /^uint(\d*)$/.exec(type);
-  if (uint) return (w) => BigInt("0x" + w);
+  if (/^uint\d*$/.test(type)) return (w) => BigInt("0x" + w);
   const int = /^int(\d*)$/.exec(type);
   if (int) {
-    const bits = BigInt(int[1] === "" ? 256 : Number(int[1]));
-    return (w) => BigInt.asIntN(Number(bits), BigInt("0x" + w));
+    const bits = int[1] === "" ? 256 : Number(int[1]);
+    return (w) => BigInt.asIntN(bits, BigInt("0x" + w));
   }
   return undefined;
 }
@@ -42,7 +41,7 @@ export function staticEventDecoder(fragment: EventFragment): ((log: RawLog) => R
   if (fields.some((f) => f.decode === undefined)) return undefined;
   const names = fragment.inputs.map((p) => p.name);
   const topicCount = fields.filter((f) => f.param.indexed).length + (fragment.anonymous ? 0 : 1);
-  const words = fields.length - topicCount + (fragment.anonymous ? 0 : 1);
+  const words = fields.filter((f) => !f.param.indexed).length;
   return (log) => {
     if (log.topics.length !== topicCount || log.data.length < 2 + 64 * words) {
       throw new Error(

@@ -53,7 +53,12 @@ export function encodeRlp(item: RlpItem): Buffer {
     if (item.length === 1 && item[0] < 0x80) return item;
     return Buffer.concat([lengthPrefix(item.length, 0x80), item]);
   }
-  const body = Buffer.concat(item.map(encodeRlp));
+  return rlpList(item.map(encodeRlp));
+}
+
+/** A list whose items are already encoded. */
+function rlpList(encoded: readonly Buffer[]): Buffer {
+  const body = Buffer.concat(encoded);
   return Buffer.concat([lengthPrefix(body.length, 0xc0), body]);
 }
 
@@ -79,18 +84,13 @@ export function signEip1559(fields: Eip1559Fields, privateKey: Uint8Array): Sign
     [],
   ];
   const type = Buffer.from([0x02]);
-  const digest = keccak256Bytes(Buffer.concat([type, encodeRlp(payload)]));
-  // Low s, as EIP-2 requires; recid is the y parity.
+  // Each field encoded once: the unsigned and the signed list share them (the calldata is large).
+  const fieldsRlp = payload.map(encodeRlp);
+  const digest = keccak256Bytes(Buffer.concat([type, rlpList(fieldsRlp)]));
+  // Low s, as EIP-2 requires; recid is the y parity. r and s are integers: quantity() drops their leading zeros.
   const { signature, recid } = ecdsaSign(digest, privateKey);
-  const r = Buffer.from(signature.subarray(0, 32));
-  const s = Buffer.from(signature.subarray(32, 64));
-  const signed = Buffer.concat([type, encodeRlp([...payload, quantity(recid), stripZeros(r), stripZeros(s)])]);
+  const integer = (bytes: Uint8Array) => quantity(BigInt("0x" + Buffer.from(bytes).toString("hex")));
+  const proof = [quantity(recid), integer(signature.subarray(0, 32)), integer(signature.subarray(32, 64))];
+  const signed = Buffer.concat([type, rlpList([...fieldsRlp, ...proof.map(encodeRlp)])]);
   return { raw: "0x" + signed.toString("hex"), hash: "0x" + keccak256Bytes(signed).toString("hex") };
-}
-
-/** r and s are integers in RLP: without their leading zero bytes. */
-function stripZeros(bytes: Buffer): Buffer {
-  let i = 0;
-  while (i < bytes.length && bytes[i] === 0) i++;
-  return bytes.subarray(i);
 }

@@ -25,7 +25,7 @@ import { formatRequestId } from "../format";
 import { formatPrefix, parsePrefix } from "../prefix";
 import { verifyRequest } from "./verify";
 import { actionText, describeRule, matchKey, sameAction } from "../backends/rules";
-import type { FlowRule, MitigationBackend } from "../backends/types";
+import type { FlowAction, FlowRule, MitigationBackend } from "../backends/types";
 import { DEFAULT_POLICY, decide, type PolicyOptions, type SourceOrigin } from "./policy";
 import { Pause } from "../pause";
 import { ProviderJsonRpc, type JsonRpc } from "../rpc";
@@ -528,12 +528,11 @@ export class ProviderAgent {
   // ---- enforcing ----
 
   /** The rules that should be in force, one per match; a discard wins over a rate limit. */
-  private desiredRules(rules: readonly FlowRule[] = this.store.rules({ wanted: true })): Map<string, FlowRule> {
+  private desiredRules(): Map<string, FlowRule> {
     const desired = new Map<string, FlowRule>();
-    for (const rule of rules) {
+    for (const rule of this.store.rules({ wanted: true })) {
       const key = matchKey(rule);
-      const existing = desired.get(key);
-      if (!existing || (existing.action.kind !== "discard" && rule.action.kind === "discard")) desired.set(key, rule);
+      if (takesPrecedence(rule, desired.get(key))) desired.set(key, rule);
     }
     return desired;
   }
@@ -588,13 +587,15 @@ export class ProviderAgent {
     const first = (ids: (string | null)[]) => ids.filter((id) => id !== null).sort()[0];
     for (const rule of changed.values()) {
       const actions = this.store.matchSummary(rule);
-      const wanted = actions.filter((a) => a.firstWanted !== null);
-      // As desiredRules: a discard wins, else the first wanted rule.
-      const discard = wanted.find((a) => a.action.kind === "discard");
-      const desiredId = discard?.firstWanted ?? first(wanted.map((a) => a.firstWanted));
-      if (desiredId !== undefined) {
-        const desired = this.store.rule(desiredId)!;
-        if (!actions.some((a) => a.installed && sameAction(a.action, desired.action))) toInstall.push(desired);
+      // As desiredRules, over each action's first wanted rule, in id order.
+      const candidates = actions
+        .flatMap((a) => (a.firstWanted === null ? [] : [{ id: a.firstWanted, action: a.action }]))
+        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      let desired: (typeof candidates)[number] | undefined;
+      for (const candidate of candidates) if (takesPrecedence(candidate, desired)) desired = candidate;
+      if (desired !== undefined) {
+        const { action, id } = desired;
+        if (!actions.some((a) => a.installed && sameAction(a.action, action))) toInstall.push(this.store.rule(id)!);
       } else {
         const inForce = first(actions.map((a) => a.firstInForce));
         if (inForce !== undefined) toRemove.push(this.store.rule(inForce)!);
@@ -766,4 +767,9 @@ function providerWithSend(provider: Provider): { send(method: string, params: un
     throw new Error("The agent's provider cannot send JSON-RPC calls: give the agent an rpc.");
   }
   return { send: (method, params) => send.call(provider, method, params) };
+}
+
+/** Whether `candidate` replaces `current` as a match's rule in force: the first one, or a discard over a rate limit. */
+function takesPrecedence(candidate: { action: FlowAction }, current: { action: FlowAction } | undefined): boolean {
+  return current === undefined || (current.action.kind !== "discard" && candidate.action.kind === "discard");
 }

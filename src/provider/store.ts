@@ -477,17 +477,17 @@ export class AgentStore extends SqliteStore {
     return (this.statement(sql).all(...args) as RuleRow[]).map(toRule);
   }
 
-  /** Sets the state of every rule with this match (family, source, destination). */
+  /** Sets the state of every live rule with this match (family, source, destination) and this wish. */
   setRuleStateByMatch(
     rule: Pick<FlowRule, "family" | "source" | "destination">,
     state: RuleState,
-    wanted?: boolean,
+    wanted: boolean,
   ): void {
     // A removed rule nobody wants any more is final: left alone (and out of the index read).
     this.statement(
-      `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ?
-         AND NOT (wanted = 0 AND state = 'removed') AND state <> ?${wanted === undefined ? "" : " AND wanted = ?"}`,
-    ).run(state, rule.family, rule.source, rule.destination, state, ...(wanted === undefined ? [] : [wanted ? 1 : 0]));
+      `UPDATE rules SET state = ? WHERE family = ? AND source = ? AND destination = ? AND wanted = ?
+         AND NOT (wanted = 0 AND state = 'removed') AND state <> ?`,
+    ).run(state, rule.family, rule.source, rule.destination, wanted ? 1 : 0, state);
   }
 
   /**
