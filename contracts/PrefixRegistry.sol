@@ -283,7 +283,7 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
     }
 
     /// @inheritdoc IPrefixRegistry
-    function orderStanding(
+    function settlementStanding(
         address account,
         uint128 network,
         uint8 length
@@ -315,7 +315,12 @@ contract PrefixRegistry is IPrefixRegistry, AccessControl {
         if (!PrefixMath.isCanonical(network, length) || account == address(0)) return false;
         // On every request and order: the covering prefix's key and holder, nothing more.
         (bool found, uint256 key) = _coveringKey(network, length, length);
-        if (!found || _trie.nodes[key].holder != account) return false;
+        if (!found) return false;
+        PrefixTrie.Node storage covering = _trie.nodes[key];
+        if (covering.holder != account) return false;
+        // The target itself registered (the usual case): held wholly unless something inside is
+        // another's, which its `mixed` flag says without going down.
+        if (uint8(key) == length) return !covering.mixed;
         return _trie.holdsAllInside(uint128(key >> 8), uint8(key), network, length, account);
     }
 

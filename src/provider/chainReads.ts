@@ -1,7 +1,7 @@
 /**
  * The views the provider agent reads in bulk — the order intake's checks, and reconciliation —
  * as raw eth_calls sent together in one JSON-RPC batch (src/rpc.ts), never one round trip each.
- * The calls made once per order or per victim (getRequest, orderStanding, balanceOf, allowance)
+ * The calls made once per order or per victim (getRequest, settlementStanding, balanceOf, allowance)
  * are encoded and decoded here word by word: through ethers' ABI coder, thousands a second would
  * cost the agent more than the node's work. The tests hold every one equal to ethers'.
  */
@@ -84,7 +84,7 @@ export function getRequestCall(service: string, requestId: bigint): ViewCall<Req
   };
 }
 
-/** What the registry says of an order's requester: `orderStanding(account, target)`. */
+/** What the registry says of an order's requester: `settlementStanding(account, target)`. */
 export interface OrderStanding {
   status: ParticipantStatusName;
   holdsAll: boolean;
@@ -95,7 +95,10 @@ export function orderStandingCall(registry: string, account: string, target: Pre
   return {
     call: ethCall(
       registry,
-      selector("registry.orderStanding") + addressWord(account) + uintWord(target.network) + uintWord(target.length),
+      selector("registry.settlementStanding") +
+        addressWord(account) +
+        uintWord(target.network) +
+        uintWord(target.length),
     ),
     decode: (data) => ({
       status: PARTICIPANT_STATUS[small(word(data, 0))],

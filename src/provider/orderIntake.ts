@@ -5,7 +5,7 @@
  * - what needs no chain is checked at once, as the order arrives: wire format, service, expiry,
  *   duplicates, the offering's terms (cached), the signature (native secp256k1);
  * - what needs the chain is read for every order waiting, in one JSON-RPC batch per intake tick:
- *   the registry's `orderStanding` per (victim, target), balance and allowance per victim, where
+ *   the registry's `settlementStanding` per (victim, target), balance and allowance per victim, where
  *   each source originates (cached), ERC-1271 answers for contract wallets. A victim's answers are
  *   kept until the follower moves on, since the orders it already has waiting are counted apart;
  * - every order accepted in a tick is committed in one SQLite transaction, then answered.
