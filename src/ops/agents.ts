@@ -10,7 +10,7 @@ import type { Counter } from "prom-client";
 import { ORDER_SKIP_REASONS } from "../clients/orders";
 import type { OrderHandler } from "../provider/orderServer";
 import type { ChainHead, ChainSource } from "../provider/source";
-import type { AgentStore } from "../provider/store";
+import type { AgentStore, RequestTally } from "../provider/store";
 import type { SpendingPolicy } from "../victim/policy";
 import { REFUNDED_STATES, type VictimStore } from "../victim/store";
 import { backendCheck, loopCheck, syncCheck, type Check } from "./health";
@@ -102,31 +102,33 @@ export function observeProviderStore(metrics: ProviderMetrics, store: AgentStore
   let journalSeq = 0;
   const receivedAt = new Map<string, number>();
   metrics.beforeScrape(() => {
-    const requests = store.requests();
-    const acknowledged = requests.filter((r) => r.startedAt !== null);
+    // Grouped counts, not the history: a scrape costs the same after a million requests.
+    const tallies = store.requestTallies();
+    const total = (keep: (t: RequestTally) => boolean) => tallies.filter(keep).reduce((n, t) => n + t.n, 0);
     const rejected = new Map<string, number>();
-    for (const r of requests) {
-      if (r.state !== "rejected") continue;
-      const label = reasonLabel(REJECT_REASON_LABELS, r.reasonCode ?? 0);
-      rejected.set(label, (rejected.get(label) ?? 0) + 1);
+    for (const t of tallies) {
+      if (t.state !== "rejected") continue;
+      const label = reasonLabel(REJECT_REASON_LABELS, t.reasonCode ?? 0);
+      rejected.set(label, (rejected.get(label) ?? 0) + t.n);
     }
-    setTotals(own.requestsSeen, [[undefined, requests.length]]);
-    setTotals(own.requestsAcknowledged, [[undefined, acknowledged.length]]);
+    setTotals(own.requestsSeen, [[undefined, total(() => true)]]);
+    setTotals(own.requestsAcknowledged, [[undefined, total((t) => t.started)]]);
     setTotals(
       own.requestsRejected,
       [...rejected].map(([reason, n]) => [{ reason }, n]),
     );
-    setTotals(own.mitigationsEnded, [[undefined, requests.filter((r) => r.state === "ended").length]]);
-    own.mitigationsActive.set(requests.filter((r) => r.state === "active" || r.state === "ending").length);
-    setTotals(own.earned, [[undefined, tokens(acknowledged.reduce((sum, r) => sum + r.price, 0n))]]);
+    setTotals(own.mitigationsEnded, [[undefined, total((t) => t.state === "ended")]]);
+    own.mitigationsActive.set(total((t) => t.state === "active" || t.state === "ending"));
+    const earned = tallies.filter((t) => t.started).reduce((sum, t) => sum + t.price * BigInt(t.n), 0n);
+    setTotals(own.earned, [[undefined, tokens(earned)]]);
     // Signed orders, from the store: settled, skipped by the contract's reason, expired unsettled.
     setTotals(own.ordersSettled, [[undefined, store.countOrders(["settled"])]]);
     setTotals(own.ordersExpired, [[undefined, store.countOrders(["expired"])]]);
     const skipped = new Map<string, number>();
-    for (const order of store.orders(["skipped"])) {
-      const index = ORDER_SKIP_REASONS.findIndex((text) => text === order.reason);
+    for (const [reason, n] of store.countOrdersByReason("skipped")) {
+      const index = ORDER_SKIP_REASONS.findIndex((text) => text === reason);
       const label = index === -1 ? "unknown" : ORDER_SKIP_REASON_LABELS[index];
-      skipped.set(label, (skipped.get(label) ?? 0) + 1);
+      skipped.set(label, (skipped.get(label) ?? 0) + n);
     }
     setTotals(
       own.ordersSkipped,
@@ -164,16 +166,19 @@ export function observeVictimStore(
 ): void {
   const own = metrics.own;
   metrics.beforeScrape(() => {
-    const purchases = store.purchases();
-    const count = (states: readonly string[]) => purchases.filter((p) => states.includes(p.state)).length;
-    const price = (states: readonly string[]) =>
-      tokens(purchases.filter((p) => states.includes(p.state)).reduce((sum, p) => sum + p.price, 0n));
-    setTotals(own.purchases, [[{ via: "request" }, purchases.length]]);
+    // Grouped counts, not the history: a scrape costs the same after a million purchases.
+    const tallies = store.purchaseTallies();
+    const inStates = (states?: readonly string[]) =>
+      tallies.filter((t) => states === undefined || states.includes(t.state));
+    const count = (states?: readonly string[]) => inStates(states).reduce((n, t) => n + t.n, 0);
+    const price = (states?: readonly string[]) =>
+      tokens(inStates(states).reduce((sum, t) => sum + t.price * BigInt(t.n), 0n));
+    setTotals(own.purchases, [[{ via: "request" }, count()]]);
     setTotals(own.acknowledged, [[undefined, count(["acknowledged", "withdrawing", "withdrawn", "ended"])]]);
     setTotals(own.rejected, [[undefined, count(["rejected"])]]);
     setTotals(own.reclaims, [[undefined, count(["reclaimed"])]]);
     setTotals(own.withdrawals, [[undefined, count(["withdrawn"])]]);
-    setTotals(own.spent, [[undefined, tokens(purchases.reduce((sum, p) => sum + p.price, 0n))]]);
+    setTotals(own.spent, [[undefined, price()]]);
     setTotals(own.refunded, [[undefined, price(REFUNDED_STATES)]]);
     const current = policy();
     const t = now();

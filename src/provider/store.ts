@@ -33,6 +33,15 @@ export const FINAL_STATES: readonly RequestState[] = ["ended", "rejected", "laps
 /** The rule states, recorded before and after each back-end call. */
 export type RuleState = "planned" | "installing" | "installed" | "removing" | "removed";
 
+/** One group of `requestTallies`: `n` requests alike in state, rejection code, start and price. */
+export interface RequestTally {
+  state: RequestState;
+  reasonCode: number | null;
+  started: boolean;
+  price: bigint;
+  n: number;
+}
+
 export interface StoredRequest {
   id: bigint;
   requester: string;
@@ -381,6 +390,19 @@ export class AgentStore extends SqliteStore {
     return row && toRequest(row);
   }
 
+  /**
+   * The requests counted by state, rejection code, whether their mitigation started, and price:
+   * one grouped read of a few rows however long the history, for the metrics (the price is a
+   * decimal string, which SQL cannot sum exactly, so the caller multiplies).
+   */
+  requestTallies(): RequestTally[] {
+    const rows = this.statement(
+      `SELECT state, reason_code AS reasonCode, started_at IS NOT NULL AS started, price, COUNT(*) AS n
+       FROM requests GROUP BY state, reason_code, started, price`,
+    ).all() as { state: RequestState; reasonCode: number | null; started: number; price: string; n: number }[];
+    return rows.map((r) => ({ ...r, started: r.started === 1, price: BigInt(r.price) }));
+  }
+
   requests(states?: readonly RequestState[]): StoredRequest[] {
     const rows = (
       states === undefined
@@ -643,6 +665,14 @@ export class AgentStore extends SqliteStore {
     const args: (string | number)[] = [...states];
     if (offeringId !== undefined) args.push(offeringId);
     return (this.statement(`SELECT COUNT(*) AS n FROM orders WHERE ${where}`).get(...args) as { n: number }).n;
+  }
+
+  /** How many orders are in this state, by their reason (null when they have none). */
+  countOrdersByReason(state: OrderState): Map<string | null, number> {
+    const rows = this.statement("SELECT reason, COUNT(*) AS n FROM orders WHERE state = ? GROUP BY reason").all(
+      state,
+    ) as { reason: string | null; n: number }[];
+    return new Map(rows.map((r) => [r.reason, r.n]));
   }
 
   /** The requester and price of every order in these states. */

@@ -239,6 +239,19 @@ export class VictimStore extends SqliteStore {
     return row && toPurchase(row);
   }
 
+  /**
+   * The purchases counted by state and price: one grouped read of a few rows however long the
+   * history, for the metrics (the caller multiplies the decimal prices, which SQL cannot sum exactly).
+   */
+  purchaseTallies(): { state: PurchaseRecordState; price: bigint; n: number }[] {
+    const rows = this.statement("SELECT state, price, COUNT(*) AS n FROM purchases GROUP BY state, price").all() as {
+      state: PurchaseRecordState;
+      price: string;
+      n: number;
+    }[];
+    return rows.map((r) => ({ ...r, price: BigInt(r.price) }));
+  }
+
   purchases(filter: { target?: string; states?: readonly PurchaseRecordState[] } = {}): PurchaseRecord[] {
     const where: string[] = [];
     const args: (string | number)[] = [];

@@ -68,3 +68,38 @@ describe("AgentStore.matchSummary", function () {
     expect(store.unsettledRules()).to.deep.equal([]);
   });
 });
+
+describe("AgentStore.requestTallies", function () {
+  it("groups the requests so that counts and earnings equal a full read's, exactly for prices past 2^64", function () {
+    const store = withRequests(0);
+    const big = 10n ** 20n;
+    for (let i = 1; i <= 12; i++) {
+      store.addRequest({
+        id: BigInt(i),
+        requester: "0x0000000000000000000000000000000000000002",
+        offeringId: 0,
+        target: MATCH.destination,
+        sources: [MATCH.source],
+        duration: 600,
+        price: big + BigInt(i % 3),
+        ackDeadline: 0,
+        block: i,
+        tx: "0x",
+      });
+      if (i % 4 === 0) store.update(BigInt(i), "rejected", { reasonCode: i % 8 === 0 ? 1 : 2, reason: "r" });
+      else if (i % 4 === 1) store.update(BigInt(i), "active", { startedAt: 100, endsAt: 700 });
+      else if (i % 4 === 2) store.update(BigInt(i), "ended", { startedAt: 100, endsAt: 700 });
+    }
+    const tallies = store.requestTallies();
+    const all = store.requests();
+    const sum = (keep: (t: (typeof tallies)[number]) => boolean) => tallies.filter(keep).reduce((n, t) => n + t.n, 0);
+    expect(sum(() => true)).to.equal(all.length);
+    expect(sum((t) => t.started)).to.equal(all.filter((r) => r.startedAt !== null).length);
+    expect(sum((t) => t.state === "rejected" && t.reasonCode === 1)).to.equal(
+      all.filter((r) => r.state === "rejected" && r.reasonCode === 1).length,
+    );
+    const earned = tallies.filter((t) => t.started).reduce((s, t) => s + t.price * BigInt(t.n), 0n);
+    expect(earned).to.equal(all.filter((r) => r.startedAt !== null).reduce((s, r) => s + r.price, 0n));
+    expect(earned > 2n ** 64n).to.equal(true);
+  });
+});
