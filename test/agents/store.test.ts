@@ -11,22 +11,23 @@ const MATCH = { family: "ipv4" as const, source: "198.51.100.23/32", destination
 const DISCARD: FlowAction = { kind: "discard" };
 const LIMIT: FlowAction = { kind: "rate-limit", bytesPerSecond: 125_000 };
 
+/** Request #i of one requester for MATCH's target and source, at `price`. */
+const newRequest = (i: number, price = 1n) => ({
+  id: BigInt(i),
+  requester: "0x0000000000000000000000000000000000000002",
+  offeringId: 0,
+  target: MATCH.destination,
+  sources: [MATCH.source],
+  duration: 600,
+  price,
+  ackDeadline: 0,
+  block: i,
+  tx: "0x",
+});
+
 function withRequests(n: number): AgentStore {
   const store = new AgentStore(":memory:");
-  for (let i = 1; i <= n; i++) {
-    store.addRequest({
-      id: BigInt(i),
-      requester: "0x0000000000000000000000000000000000000002",
-      offeringId: 0,
-      target: MATCH.destination,
-      sources: [MATCH.source],
-      duration: 600,
-      price: 1n,
-      ackDeadline: 0,
-      block: i,
-      tx: "0x",
-    });
-  }
+  for (let i = 1; i <= n; i++) store.addRequest(newRequest(i));
   return store;
 }
 
@@ -74,18 +75,7 @@ describe("AgentStore.requestTallies", function () {
     const store = withRequests(0);
     const big = 10n ** 20n;
     for (let i = 1; i <= 12; i++) {
-      store.addRequest({
-        id: BigInt(i),
-        requester: "0x0000000000000000000000000000000000000002",
-        offeringId: 0,
-        target: MATCH.destination,
-        sources: [MATCH.source],
-        duration: 600,
-        price: big + BigInt(i % 3),
-        ackDeadline: 0,
-        block: i,
-        tx: "0x",
-      });
+      store.addRequest(newRequest(i, big + BigInt(i % 3)));
       if (i % 4 === 0) store.update(BigInt(i), "rejected", { reasonCode: i % 8 === 0 ? 1 : 2, reason: "r" });
       else if (i % 4 === 1) store.update(BigInt(i), "active", { startedAt: 100, endsAt: 700 });
       else if (i % 4 === 2) store.update(BigInt(i), "ended", { startedAt: 100, endsAt: 700 });
