@@ -91,7 +91,7 @@ export interface OrderStanding {
   minSalt: bigint;
 }
 
-export function orderStandingCall(registry: string, account: string, target: Prefix): ViewCall<OrderStanding> {
+export function settlementStandingCall(registry: string, account: string, target: Prefix): ViewCall<OrderStanding> {
   return {
     call: ethCall(
       registry,

@@ -32,7 +32,7 @@ import {
   balanceOfCall,
   coveringAsnCall,
   isValidSignatureCall,
-  orderStandingCall,
+  settlementStandingCall,
   readViews,
   servicesForAsnCall,
   type OrderStanding,
@@ -426,7 +426,7 @@ export class OrderIntake {
       const standingKey = `${key}/${formatPrefix(target)}`;
       if (!this.standing.has(standingKey) && !standingAsked.has(standingKey)) {
         standingAsked.add(standingKey);
-        ask(orderStandingCall(o.registry, requester, target), (v) => this.standing.set(standingKey, v));
+        ask(settlementStandingCall(o.registry, requester, target), (v) => this.standing.set(standingKey, v));
       }
       for (const source of sources) {
         const text = formatPrefix(source);
