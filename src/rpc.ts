@@ -10,7 +10,8 @@ export interface RpcCall {
 }
 
 /** One call's outcome in a batch: its result, or the node's error message. */
-export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: string };
+/** A call's result, or its error: the node's message and, for a revert, the revert data when the node gives it. */
+export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: string; data?: string };
 
 export interface JsonRpc {
   request(method: string, params: unknown[]): Promise<unknown>;
@@ -21,7 +22,7 @@ export interface JsonRpc {
 interface RpcResponse {
   id: number;
   result?: unknown;
-  error?: { message?: string };
+  error?: { message?: string; data?: unknown };
 }
 
 /** How long an agent's batched read may take before it fails (and is retried, or answered 503). */
@@ -83,13 +84,39 @@ export class HttpJsonRpc implements JsonRpc {
       outcomes[index] =
         item.error === undefined
           ? { ok: true, result: item.result }
-          : { ok: false, error: item.error.message ?? "unknown error" };
+          : {
+              ok: false,
+              error: item.error.message ?? "unknown error",
+              ...(typeof item.error.data === "string" ? { data: item.error.data } : {}),
+            };
     }
     for (let i = 0; i < outcomes.length; i++) {
       if (outcomes[i] === undefined) outcomes[i] = { ok: false, error: "no reply in the batch" };
     }
     return outcomes;
   }
+}
+
+/** A call that threw: its message, and the revert data if the error carries it (as ethers' and Hardhat's do). */
+function failure(error: unknown): RpcOutcome {
+  const { message, data } = error as { message?: string; data?: unknown };
+  return { ok: false, error: message ?? String(error), ...(typeof data === "string" ? { data } : {}) };
+}
+
+/**
+ * True when a failed call reverted with the custom error `error` (its name and 4-byte selector):
+ * from the revert data, or from the message where the node only quotes it there (anvil: "custom
+ * error 0x…", Hardhat: "custom error 'Name(…)'" or "return data: 0x…").
+ */
+export function revertedWith(
+  outcome: { ok: boolean; error?: string; data?: string },
+  error: { name: string; selector: string },
+): boolean {
+  if (outcome.ok) return false;
+  const selector = error.selector.toLowerCase();
+  if (outcome.data !== undefined) return outcome.data.toLowerCase().startsWith(selector);
+  const message = outcome.error ?? "";
+  return message.toLowerCase().includes(selector) || message.includes(`'${error.name}(`);
 }
 
 /** An EIP-1193 provider (Hardhat's in-process network): no batches, calls in parallel instead. */
@@ -107,7 +134,7 @@ export class Eip1193JsonRpc implements JsonRpc {
       try {
         outcomes.push({ ok: true, result: await this.provider.request({ method: call.method, params: call.params }) });
       } catch (error) {
-        outcomes.push({ ok: false, error: (error as Error).message });
+        outcomes.push(failure(error));
       }
     }
     return outcomes;
@@ -132,7 +159,7 @@ export class ProviderJsonRpc implements JsonRpc {
         try {
           return { ok: true, result: await this.provider.send(call.method, call.params) };
         } catch (error) {
-          return { ok: false, error: (error as Error).message };
+          return failure(error);
         }
       }),
     );

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 
 import { closeServer, listen, readBody, sendJson } from "../src/net";
-import { HttpJsonRpc, call, type JsonRpc, type RpcCall, type RpcOutcome } from "../src/rpc";
+import { HttpJsonRpc, call, revertedWith, type JsonRpc, type RpcCall, type RpcOutcome } from "../src/rpc";
 
 /** A node stand-in: answers JSON-RPC calls with their id, or holds them for ever when `mute`. */
 async function node(mute: boolean): Promise<{ url: string; server: Server }> {
@@ -68,5 +68,31 @@ describe("HttpJsonRpc", function () {
     };
     expect(await call<string>(racing, "eth_call", [])).to.equal("0x2a");
     expect(asked).to.equal(2);
+  });
+});
+
+describe("revertedWith", function () {
+  const unknown = { name: "ProviderServiceUnknownRequest", selector: "0xe2d90091" };
+  const id = "00".repeat(31) + "07";
+
+  it("reads the revert data when the node gives it, whatever the message says", function () {
+    expect(revertedWith({ ok: false, error: "execution reverted", data: `0xE2D90091${id}` }, unknown)).to.equal(true);
+    expect(revertedWith({ ok: false, error: "custom error 0xe2d90091", data: `0x3ee5aeb5${id}` }, unknown)).to.equal(
+      false,
+    );
+  });
+
+  it("finds the error in the message where a node only quotes it there (anvil, Hardhat)", function () {
+    expect(revertedWith({ ok: false, error: `execution reverted: custom error 0xe2d90091: ${id}` }, unknown)).to.equal(
+      true,
+    );
+    expect(
+      revertedWith({ ok: false, error: "reverted with custom error 'ProviderServiceUnknownRequest(7)'" }, unknown),
+    ).to.equal(true);
+    expect(
+      revertedWith({ ok: false, error: "reverted with custom error 'ProviderServiceWrongStatus(7, 2)'" }, unknown),
+    ).to.equal(false);
+    expect(revertedWith({ ok: false, error: "connection refused" }, unknown)).to.equal(false);
+    expect(revertedWith({ ok: true }, unknown)).to.equal(false);
   });
 });

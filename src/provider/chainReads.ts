@@ -17,7 +17,7 @@ import { MITIGATION_KINDS, REQUEST_STATUSES, type OfferingInfo, type RequestInfo
 import { PARTICIPANT_STATUS, type ParticipantStatusName } from "../clients/registry";
 import { checksumHex } from "../keccak";
 import type { Prefix } from "../prefix";
-import { batchAll, type JsonRpc, type RpcCall } from "../rpc";
+import { batchAll, revertedWith, type JsonRpc, type RpcCall } from "../rpc";
 
 /** One eth_call and how to read its answer. */
 export interface ViewCall<T> {
@@ -26,7 +26,7 @@ export interface ViewCall<T> {
 }
 
 /** A view's answer, or why it failed (a revert, or the node's error) as one sentence. */
-export type ViewResult<T> = { ok: true; value: T } | { ok: false; error: string };
+export type ViewResult<T> = { ok: true; value: T } | { ok: false; error: string; data?: string };
 
 let selectors: Map<string, string> | undefined;
 
@@ -82,6 +82,17 @@ export function getRequestCall(service: string, requestId: bigint): ViewCall<Req
       rating: small(word(data, 8)),
     }),
   };
+}
+
+let unknownRequest: { name: string; selector: string } | undefined;
+
+/**
+ * True when a `getRequest` failed because the service has no such request: it reverts with
+ * `ProviderServiceUnknownRequest` for an id it never recorded (an order not settled).
+ */
+export function isUnknownRequest(result: ViewResult<RequestInfo>): boolean {
+  unknownRequest ??= ProviderServiceContract__factory.createInterface().getError("ProviderServiceUnknownRequest")!;
+  return revertedWith(result, unknownRequest);
 }
 
 /** What the registry says of an order's requester: `settlementStanding(account, target)`. */
@@ -190,7 +201,7 @@ export async function readViews<T>(rpc: JsonRpc, views: readonly ViewCall<T>[], 
     size,
   );
   return outcomes.map((outcome, i) => {
-    if (!outcome.ok) return { ok: false, error: outcome.error };
+    if (!outcome.ok) return outcome;
     try {
       return { ok: true, value: views[i].decode(outcome.result as string) };
     } catch (error) {

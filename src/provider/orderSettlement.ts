@@ -20,7 +20,7 @@ import { ORDER_SKIP_REASONS, OrderSkipReason, settleOrdersCalldata } from "../cl
 import { parseServiceLog } from "../clients/market";
 import { sendCall } from "../clients/nativeSend";
 import type { JsonRpc } from "../rpc";
-import { getRequestCall, readViews, valueOf } from "./chainReads";
+import { getRequestCall, isUnknownRequest, readViews, valueOf } from "./chainReads";
 import type { Claims } from "./orderIntake";
 import type { ChainHead } from "./source";
 import type { AgentStore, OrderBatch, StoredOrder } from "./store";
@@ -304,9 +304,12 @@ export class OrderSettlement {
     );
     store.atomically(() => {
       orders.forEach((order, i) => {
-        const onChain = valueOf(results[i], `the request of order ${order.hash}`);
+        // Never recorded (the service reverts for an unknown id): the batch did not settle it.
+        const onChain = isUnknownRequest(results[i])
+          ? undefined
+          : valueOf(results[i], `the request of order ${order.hash}`);
         const batch = ready.find((b) => b.id === order.batch)!;
-        if (onChain.status === "none") {
+        if (onChain === undefined || onChain.status === "none") {
           if (order.expiry < head.timestamp + 1) this.close(order, "expired", "it expired before it could be settled");
           else store.setOrderState(order.hash, "accepted");
           store.journal(

@@ -310,4 +310,25 @@ describe("provider agent order intake (HTTP)", function () {
     expect(victimBefore - (await tokens(intake, "victim"))).to.equal(intake.price);
     expect((await tokens(intake, "alpha")) - alphaBefore).to.equal(2n * intake.price);
   });
+
+  it("sends again an order whose settlement never reached the node (the batch recorded, then the agent died)", async function () {
+    const intake = await startIntake();
+    const desk = intake.agent.orders!;
+    await approve(intake, "victim", ethers.MaxUint256);
+    await desk.pass();
+    const answer = await post(intake, toOrderJson(await signed(intake, "victim")));
+    expect(answer.status).to.equal(202);
+    const hash = String(answer.body.orderHash);
+    // What a kill -9 between recording a batch and handing its transaction to the node leaves.
+    const store = intake.agent.store;
+    const batch = store.openBatch(await ethers.provider.getBlockNumber(), [store.order(hash)!], 1_000_000);
+    expect(store.order(hash)!.state).to.equal("sending");
+    const before = await tokens(intake, "alpha");
+    // The service has no request for the order (getRequest reverts): not settled, so sent again.
+    await desk.pass();
+    await desk.pass();
+    expect((await state(intake, hash)).body.state).to.equal("settled");
+    expect(store.openBatches().map((b) => b.id)).to.not.include(batch.id);
+    expect((await tokens(intake, "alpha")) - before).to.equal(intake.price);
+  });
 });
