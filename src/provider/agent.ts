@@ -9,7 +9,7 @@
  * refuses a second acknowledgement or rejection, and a refused call is never sent) and the back
  * end's rule set with the rules the store wants in force (install missing, remove left-over).
  */
-import { NonceManager, type Log, type Provider } from "ethers";
+import { NonceManager, type Provider } from "ethers";
 
 import {
   DOTS_STATUS,
@@ -32,7 +32,7 @@ import { ProviderJsonRpc, type JsonRpc } from "../rpc";
 import { getRequestCall, readViews, valueOf } from "./chainReads";
 import { OrderDesk, type OrderSettings } from "./orderDesk";
 import type { Settled } from "./orderSettlement";
-import { nodeSource, type ChainSource } from "./source";
+import { nodeSource, type ChainLog, type ChainSource } from "./source";
 import { AgentStore, FINAL_STATES, type RequestState, type StoredOrder, type StoredRequest } from "./store";
 
 /** "ipv4 198.51.100.23/32 → 203.0.113.10/32 discard (#3)": a rule for people. */
@@ -281,7 +281,7 @@ export class ProviderAgent {
     }
   }
 
-  private onLog(log: Log): void {
+  private onLog(log: ChainLog): void {
     const parsed = parseServiceLog(log);
     if (!parsed) return;
     if (this.orders?.onLog(parsed.name, parsed.args, log)) return;

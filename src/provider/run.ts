@@ -18,7 +18,7 @@ import { handleSignals, stopWithin } from "../ops/signals";
 import type { PolicyOptions } from "./policy";
 import type { JsonRpc } from "../rpc";
 import { ProviderAgent, type AgentCounts } from "./agent";
-import { nodeSource } from "./source";
+import { nodeSource, rpcSource } from "./source";
 import type { OrderSettings } from "./orderDesk";
 import { startOrderServer, type OrderServer } from "./orderServer";
 import { AgentStore } from "./store";
@@ -84,7 +84,9 @@ export async function runProviderProcess(settings: ProviderProcessSettings): Pro
   const metrics = settings.ops?.metrics ?? providerMetrics({ labels: { service } });
   const backend = new MeteredBackend(createBackend(settings.backend), metrics.own);
   const store = new AgentStore(settings.db);
-  const source = new WatchedSource(nodeSource(settings.provider), metrics.common);
+  // Straight JSON-RPC where the node has a URL; through the ethers provider otherwise.
+  const chain = settings.rpc === undefined ? nodeSource(settings.provider) : rpcSource(settings.rpc);
+  const source = new WatchedSource(chain, metrics.common);
   observeProviderStore(metrics, store, source);
   // With a logger, every event carries the service.
   const log = settings.ops ? progressToLog(settings.ops.logger.child({ service })) : settings.onProgress;

@@ -3,11 +3,12 @@
  * each still verifying and acknowledging its own requests; reads it did not cache go to the node.
  */
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Filter, FilterByBlockHash } from "ethers";
 
-import { SharedLogPoller, type LogProvider } from "../../src/provider/source";
+import { Eip1193JsonRpc } from "../../src/rpc";
+import { SharedLogPoller, nodeSource, rpcSource, type ChainLog, type LogProvider } from "../../src/provider/source";
 import { ProviderServiceContract__factory } from "../../typechain-types";
 import { deploySmallInternet, order, providerAgent, until } from "./helpers";
 
@@ -105,5 +106,29 @@ describe("SharedLogPoller", function () {
     expect(await poller.logs(net.services.alpha, before + 1, head)).to.deep.equal(await fromNode(before + 1));
     expect(await poller.logs(net.services.beta, before + 1, head)).to.deep.equal([]);
     expect(calls.getLogs).to.equal(polled + 2);
+  });
+});
+
+describe("rpcSource", function () {
+  it("gives the head and the logs that the ethers provider gives, read straight over JSON-RPC", async function () {
+    const net = await loadFixture(deploySmallInternet);
+    const from = (await ethers.provider.getBlockNumber()) + 1;
+    await net.victim.request(await order(net, "alpha", ["198.51.100.23"]));
+    await net.victim.request(await order(net, "alpha", ["198.51.100.24"]));
+    const to = await ethers.provider.getBlockNumber();
+    const viaEthers = nodeSource(ethers.provider);
+    const direct = rpcSource(new Eip1193JsonRpc(network.provider));
+    const fields = ({ address, blockNumber, transactionHash, index, topics, data }: ChainLog) => ({
+      address,
+      blockNumber,
+      transactionHash,
+      index,
+      topics: [...topics],
+      data,
+    });
+    const logs = (await direct.logs(net.services.alpha, from, to)).map(fields);
+    expect(logs.length).to.be.greaterThan(1);
+    expect(logs).to.deep.equal((await viaEthers.logs(net.services.alpha, from, to)).map(fields));
+    expect(await direct.head()).to.deep.equal(await viaEthers.head());
   });
 });
