@@ -5,6 +5,7 @@
  */
 import { BaseWallet, JsonRpcApiProvider, NonceManager, getBytes, type Signer } from "ethers";
 
+import type { JsonRpc } from "../rpc";
 import { PreflightSigner } from "./preflight";
 import { signEip1559 } from "./rawTransaction";
 
@@ -18,18 +19,22 @@ export interface CallToSend {
 /**
  * Sends `tx` and resolves with its hash. A PreflightSigner over a NonceManager over a private-key
  * wallet on a JSON-RPC node signs it natively, in turn with its other sends and with a nonce from
- * the same manager; any other signer sends it through ethers.
+ * the same manager; any other signer sends it through ethers. Give `rpc` (an HttpJsonRpc to the
+ * same node) to send the signed transaction straight: ethers' provider encodes a request body to
+ * UTF-8 in JavaScript, ~20 ms for the 200 kB of a settlement of 180 orders.
  */
-export async function sendCall(signer: Signer, tx: CallToSend): Promise<{ hash: string }> {
+export async function sendCall(signer: Signer, tx: CallToSend, rpc?: JsonRpc): Promise<{ hash: string }> {
   if (!(signer instanceof PreflightSigner)) return signer.sendTransaction(tx);
   return signer.inTurn(async (inner) => {
     const native = nativeSigning(inner);
     if (native === undefined) return inner.sendTransaction(tx);
     const { nonces, key, provider } = native;
+    const send = (method: string, params: unknown[]) =>
+      rpc === undefined ? provider.send(method, params) : rpc.request(method, params);
     const [network, block, priority] = await Promise.all([
       provider.getNetwork(),
-      provider.send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string } | null>,
-      provider.send("eth_maxPriorityFeePerGas", []) as Promise<string>,
+      send("eth_getBlockByNumber", ["latest", false]) as Promise<{ baseFeePerGas?: string } | null>,
+      send("eth_maxPriorityFeePerGas", []) as Promise<string>,
     ]);
     if (block?.baseFeePerGas === undefined) return inner.sendTransaction(tx);
     // As ethers' getFeeData: twice the base fee plus the tip, so that a rising base fee still fits.
@@ -51,7 +56,7 @@ export async function sendCall(signer: Signer, tx: CallToSend): Promise<{ hash: 
       },
       key,
     );
-    await provider.send("eth_sendRawTransaction", [signed.raw]);
+    await send("eth_sendRawTransaction", [signed.raw]);
     return { hash: signed.hash };
   });
 }

@@ -364,7 +364,7 @@ export class OrderSettlement {
       const batch = store.atomically(() => store.openBatch(head.number, group, gas));
       const data = settleOrdersCalldata(group);
       // Signed natively where the agent holds its key (src/clients/nativeSend.ts).
-      const response = await sendCall(sender, { to: service, data, gasLimit: gas });
+      const response = await sendCall(sender, { to: service, data, gasLimit: gas }, this.options.rpc);
       store.setBatchTx(batch.id, response.hash);
       this.counts.transactions++;
       this.progress(`sent ${group.length} order(s) for settlement in batch ${batch.id}: tx ${response.hash}`);
