@@ -9,8 +9,7 @@ export interface RpcCall {
   params: unknown[];
 }
 
-/** One call's outcome in a batch: its result, or the node's error message. */
-/** A call's result, or its error: the node's message and, for a revert, the revert data when the node gives it. */
+/** One call's outcome: its result, or the node's error message and, for a revert, its data where the node gives it. */
 export type RpcOutcome = { ok: true; result: unknown } | { ok: false; error: string; data?: string };
 
 export interface JsonRpc {

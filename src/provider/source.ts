@@ -66,7 +66,7 @@ interface RawLog {
 /**
  * The node itself, asked straight over JSON-RPC (`rpc`, an HttpJsonRpc where the node has a URL):
  * one eth_getBlockByNumber for the head, and logs read as they come, without ethers' provider
- * (its pure-JavaScript UTF-8 and its Log objects cost a busy agent ~10 % of its CPU).
+ * (its pure-JavaScript UTF-8 and its Log objects weigh on a busy agent).
  */
 export function rpcSource(rpc: JsonRpc): ChainSource {
   return {
