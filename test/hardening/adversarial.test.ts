@@ -41,6 +41,15 @@ async function balancesOf(token: { balanceOf(a: string): Promise<bigint> }, acco
   return Promise.all(accounts.map((a) => token.balanceOf(a)));
 }
 
+/**
+ * A permit deadline ten minutes after the next block. A fixture restored long after it was taken
+ * has its latest block far behind the wall clock, which the next block's time follows: a
+ * deadline counted from the latest block alone can already have passed (a slow CI run did that).
+ */
+async function permitDeadline(): Promise<bigint> {
+  return BigInt(Math.max(await time.latest(), Math.floor(Date.now() / 1000))) + 600n;
+}
+
 describe("Hardening: adversarial", function () {
   const load = invariantsAfterEach();
 
@@ -298,7 +307,7 @@ describe("Hardening: adversarial", function () {
       const { token, service1, victim } = market;
       const params = await requestParams(service1);
       const quoted = await priceOf(service1, params);
-      const deadline = BigInt(await time.latest()) + 600n;
+      const deadline = await permitDeadline();
       const signature = await signPermit(token, victim, await service1.getAddress(), quoted, deadline);
       return { ...market, params, quoted, deadline, signature };
     }
@@ -351,7 +360,7 @@ describe("Hardening: adversarial", function () {
       const { service1, service2, token, victim } = await load(deployMarket);
       const params = await requestParams(service1);
       const price = await priceOf(service1, params);
-      const deadline = BigInt(await time.latest()) + 600n;
+      const deadline = await permitDeadline();
       const { v, r, s } = await signPermit(token, victim, await service1.getAddress(), price, deadline);
 
       // Presented to another service, it approves nothing.
@@ -374,7 +383,7 @@ describe("Hardening: adversarial", function () {
       const { directory, service1, token, victim } = await load(deployMarket);
       const batch = [{ service: await service1.getAddress(), params: await requestParams(service1) }];
       const total = await priceOf(service1, batch[0].params);
-      const deadline = BigInt(await time.latest()) + 600n;
+      const deadline = await permitDeadline();
       const { v, r, s } = await signPermit(token, victim, await directory.getAddress(), total, deadline);
       await directory.connect(victim).requestManyWithPermit(batch, total, deadline, v, r, s);
       await expect(directory.connect(victim).requestManyWithPermit(batch, total, deadline, v, r, s))
