@@ -96,10 +96,24 @@ export class HttpJsonRpc implements JsonRpc {
   }
 }
 
-/** A call that threw: its message, and the revert data if the error carries it (as ethers' and Hardhat's do). */
+/**
+ * The revert data a thrown call error carries, if any: as a string in `data` (ethers, Hardhat when
+ * it knows the error from the contracts' source maps), nested one level down (`data.data`), or only
+ * in the message ("return data: 0x…", Hardhat for contracts compiled through the IR).
+ */
+export function revertDataOf(error: unknown): string | undefined {
+  const { message, data } = (error ?? {}) as { message?: unknown; data?: unknown };
+  if (typeof data === "string") return data;
+  const inner = (data as { data?: unknown } | undefined)?.data;
+  if (typeof inner === "string") return inner;
+  return typeof message === "string" ? /return data: (0x[0-9a-fA-F]*)/.exec(message)?.[1] : undefined;
+}
+
+/** A call that threw: its message, and its revert data if the error carries it. */
 function failure(error: unknown): RpcOutcome {
-  const { message, data } = error as { message?: string; data?: unknown };
-  return { ok: false, error: message ?? String(error), ...(typeof data === "string" ? { data } : {}) };
+  const message = (error as { message?: string } | undefined)?.message;
+  const data = revertDataOf(error);
+  return { ok: false, error: message ?? String(error), ...(data !== undefined ? { data } : {}) };
 }
 
 /**

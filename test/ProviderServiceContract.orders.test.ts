@@ -15,6 +15,7 @@ import {
   OrderSkipReason as Skip,
   hashOrder,
   orderRequestId,
+  isOrderSignedBy,
   recoverOrderSigner,
   signOrder,
   toOrderStruct,
@@ -226,6 +227,11 @@ describe("ProviderServiceContract orders", function () {
           market.victim.address,
         );
         expect(recoverOrderSigner(hashOrder(good.order, await chainId()), highS)).to.equal(null);
+        // The intake's check, which compares without the checksum: any case of the right address.
+        const hash = hashOrder(good.order, await chainId());
+        expect(isOrderSignedBy(hash, good.signature, market.victim.address.toLowerCase())).to.equal(true);
+        expect(isOrderSignedBy(hash, good.signature, market.victim2.address)).to.equal(false);
+        expect(isOrderSignedBy(hash, highS, market.victim.address)).to.equal(false);
         await expectSkipped(market, { ...good, signature: highS }, Skip.BadSignature);
       });
 

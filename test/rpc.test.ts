@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 
 import { closeServer, listen, readBody, sendJson } from "../src/net";
-import { HttpJsonRpc, call, revertedWith, type JsonRpc, type RpcCall, type RpcOutcome } from "../src/rpc";
+import { HttpJsonRpc, call, revertDataOf, revertedWith, type JsonRpc, type RpcCall, type RpcOutcome } from "../src/rpc";
 
 /** A node stand-in: answers JSON-RPC calls with their id, or holds them for ever when `mute`. */
 async function node(mute: boolean): Promise<{ url: string; server: Server }> {
@@ -94,5 +94,23 @@ describe("revertedWith", function () {
     ).to.equal(false);
     expect(revertedWith({ ok: false, error: "connection refused" }, unknown)).to.equal(false);
     expect(revertedWith({ ok: true }, unknown)).to.equal(false);
+  });
+});
+
+describe("revertDataOf", function () {
+  const data = "0xe2d90091" + "00".repeat(31) + "07";
+
+  it("finds the revert data where ethers and Hardhat put it: data, data.data, or the message", function () {
+    expect(revertDataOf({ message: "execution reverted", data })).to.equal(data);
+    expect(revertDataOf({ message: "execution reverted", data: { message: "inner", data } })).to.equal(data);
+    expect(
+      revertDataOf({ message: `Transaction reverted without a reason string and return data: ${data}`, data: {} }),
+    ).to.equal(data);
+  });
+
+  it("is undefined when the error carries none", function () {
+    expect(revertDataOf({ message: "connection refused" })).to.equal(undefined);
+    expect(revertDataOf(new Error("timeout"))).to.equal(undefined);
+    expect(revertDataOf(undefined)).to.equal(undefined);
   });
 });

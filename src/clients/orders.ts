@@ -110,13 +110,26 @@ function putAddress(buf: Buffer, offset: number, address: string, what: string):
   buf.write(address.slice(2), offset + 12, 20, "hex");
 }
 
+/**
+ * The prefixes' struct hashes already computed: an intake sees the same targets and attack
+ * sources in order after order. Bounded: emptied when it grows past PREFIX_HASHES_KEPT.
+ */
+const prefixHashes = new Map<string, Buffer>();
+const PREFIX_HASHES_KEPT = 100_000;
+
 /** EIP-712 `hashStruct` of an IpPrefix. */
 function prefixStructHash(prefix: Prefix): Buffer {
+  const key = `${prefix.network}/${prefix.length}`;
+  const known = prefixHashes.get(key);
+  if (known !== undefined) return known;
   const buf = Buffer.alloc(96);
   PREFIX_TYPE_HASH.copy(buf, 0);
   putWord(buf, 32, prefix.network, 128, "prefix network");
   putWord(buf, 64, prefix.length, 8, "prefix length");
-  return keccak256Bytes(buf);
+  const hash = keccak256Bytes(buf);
+  if (prefixHashes.size >= PREFIX_HASHES_KEPT) prefixHashes.clear();
+  prefixHashes.set(key, hash);
+  return hash;
 }
 
 /**
@@ -239,6 +252,21 @@ export function signOrderWithKey(privateKeyHex: string, order: Order, chainId: b
  * valid low-s signature.
  */
 export function recoverOrderSigner(hash: string, signature: string): string | null {
+  const hex = recoverSignerHex(hash, signature);
+  return hex === null ? null : checksumHex(hex);
+}
+
+/**
+ * True when `signature` over `hash` was made by `address`'s key (any case): `recoverOrderSigner`
+ * without the checksum's keccak, for the intake's check of every order posted.
+ */
+export function isOrderSignedBy(hash: string, signature: string, address: string): boolean {
+  const hex = recoverSignerHex(hash, signature);
+  return hex !== null && hex === address.slice(2).toLowerCase();
+}
+
+/** The signer's address as 40 lower-case hex digits, or null (see `recoverOrderSigner`). */
+function recoverSignerHex(hash: string, signature: string): string | null {
   if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return null;
   const bytes = Buffer.from(signature.slice(2), "hex");
   const v = bytes[64];
@@ -249,7 +277,7 @@ export function recoverOrderSigner(hash: string, signature: string): string | nu
   if (s === 0n || s > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n) return null;
   try {
     const publicKey = ecdsaRecover(bytes.subarray(0, 64), recovery, Buffer.from(hash.slice(2), "hex"), false);
-    return checksumHex(keccak256Bytes(publicKey.subarray(1)).subarray(12).toString("hex"));
+    return keccak256Bytes(publicKey.subarray(1)).subarray(12).toString("hex");
   } catch {
     return null;
   }

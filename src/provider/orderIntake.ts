@@ -19,8 +19,8 @@ import {
   encodeOrderTuple,
   fromOrderJson,
   hashOrder,
+  isOrderSignedBy,
   orderRequestId,
-  recoverOrderSigner,
   type SignedOrder,
 } from "../clients/orders";
 import { OperatorError, toOperatorError } from "../errors";
@@ -288,14 +288,14 @@ export class OrderIntake {
     // The same order posted again while the first copy is checked: it gets the first one's
     // answer, except that an acceptance is now a duplicate.
     if (copy !== undefined) return { answer: copy.then((a) => (a.status === 202 ? this.duplicate(hash) : a)) };
-    const known = o.store.order(hash);
-    if (known !== undefined) return this.duplicate(hash, known.state);
+    const known = o.store.orderState(hash);
+    if (known !== undefined) return this.duplicate(hash, known);
     if (o.store.isCancelledOrder(hash)) return refuse(409, `The order ${hash} was cancelled by its requester.`);
 
     const denied = (o.policy.denyRequesters ?? []).some((a) => a.toLowerCase() === order.requester.toLowerCase());
     if (denied) return refuse(403, `${order.requester} is not served by this provider.`);
     const offering = terms.offerings.get(order.offeringId)!;
-    const wallet = recoverOrderSigner(hash, signed.signature) !== order.requester;
+    const wallet = !isOrderSignedBy(hash, signed.signature, order.requester);
     const answer = new Promise<OrderAnswer>((resolve) =>
       this.queue.push({
         signed,

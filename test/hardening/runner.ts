@@ -27,6 +27,7 @@ import { ecdsaSign } from "secp256k1";
 import { ORDER_TYPES, orderDomain, signOrder, toOrderStruct } from "../../src/clients/orders";
 import type { Order } from "../../src/clients/orders";
 import { parsePrefix } from "../../src/prefix";
+import { revertDataOf } from "../../src/rpc";
 import type { Prefix } from "../../src/prefix";
 import type { HardeningLens, MitigationToken, PrefixRegistry, ServiceDirectory } from "../../typechain-types";
 import type { IProviderServiceContract } from "../../typechain-types/contracts/ProviderServiceContract";
@@ -373,18 +374,6 @@ function orderHashAt(order: Order, chainId: bigint, service: string): string {
 }
 
 /** One run: a sequence of steps against one model. */
-/**
- * The revert data of a failed `eth_sendTransaction`: Hardhat gives it as a string when it knows
- * the error from the contracts' source maps, and otherwise (contracts compiled through the IR)
- * inside an object, or only in its message ("return data: 0x…").
- */
-function revertData(data: unknown, message: string | undefined): unknown {
-  if (typeof data === "string") return data;
-  const inner = (data as { data?: unknown } | undefined)?.data;
-  if (typeof inner === "string") return inner;
-  return /return data: (0x[0-9a-fA-F]*)/.exec(message ?? "")?.[1] ?? data;
-}
-
 class Sequence {
   /** Picks the extra isHolder probes, apart from `random`, so that a seed replays alone. */
   private readonly probeRandom: Random;
@@ -720,7 +709,7 @@ class Sequence {
       txHash = String(await network.provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS }]));
     } catch (e) {
       const { data, message } = e as { data?: unknown; message?: string };
-      error = this.decode(revertData(data, message));
+      error = this.decode(revertDataOf(e) ?? data);
       if (error.startsWith("revert without")) error += ` ${message ?? ""}`;
     }
     if (this.closing) this.stats.closingReclaims += 1;

@@ -17,7 +17,7 @@ import { MarketClient } from "../../../src/clients/market";
 import { PreflightSigner } from "../../../src/clients/preflight";
 import { RegistryClient } from "../../../src/clients/registry";
 import { runProviderProcess } from "../../../src/provider/run";
-import { AGENT_RPC_TIMEOUT_MS, HttpJsonRpc } from "../../../src/rpc";
+import { AGENT_RPC_TIMEOUT_MS, HttpJsonRpc, type RpcCall, type RpcOutcome } from "../../../src/rpc";
 import { serveProfiler } from "./profiler";
 
 export interface AgentSettings {
@@ -34,6 +34,27 @@ export interface AgentSettings {
   pollMs: number;
   /** Milliseconds between settlement passes. */
   settleEveryMs: number;
+}
+
+/** The agent's JSON-RPC, counting calls by method and round trips (printed when it stops). */
+class CountingJsonRpc extends HttpJsonRpc {
+  readonly calls = new Map<string, number>();
+  roundTrips = 0;
+
+  override request(method: string, params: unknown[]): Promise<unknown> {
+    this.count([{ method, params }]);
+    return super.request(method, params);
+  }
+
+  override batch(calls: readonly RpcCall[]): Promise<RpcOutcome[]> {
+    if (calls.length > 0) this.count(calls);
+    return super.batch(calls);
+  }
+
+  private count(calls: readonly RpcCall[]): void {
+    this.roundTrips++;
+    for (const { method } of calls) this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+  }
 }
 
 /** Progress lines the agent prints for every order or rule: not worth a pipe at thousands a second. */
@@ -60,6 +81,7 @@ async function main(): Promise<void> {
   const url = `http://${settings.host}:${settings.port}`;
   if ((await market.orderEndpoint(settings.service)) !== url) await market.setOrderEndpoint(url);
 
+  const rpc = new CountingJsonRpc(settings.rpcUrl, AGENT_RPC_TIMEOUT_MS);
   const directory = await mkdtemp(path.join(os.tmpdir(), "bench-provider-agent-"));
   try {
     const counts = await runProviderProcess({
@@ -73,13 +95,14 @@ async function main(): Promise<void> {
       pollMs: settings.pollMs,
       startBlock: await provider.getBlockNumber(),
       statusReports: false,
-      rpc: new HttpJsonRpc(settings.rpcUrl, AGENT_RPC_TIMEOUT_MS),
+      rpc,
       orders: { host: settings.host, port: settings.port, settleEveryMs: settings.settleEveryMs },
       onProgress: (line) => {
         if (!ROUTINE.test(line)) console.log(line);
       },
     });
     console.log(`stopped; requests: ${JSON.stringify(counts)}`);
+    console.log(`JSON-RPC: ${rpc.roundTrips} round trips; ${JSON.stringify(Object.fromEntries(rpc.calls))}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

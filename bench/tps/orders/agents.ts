@@ -141,5 +141,11 @@ export class AgentFleet {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.agents.map((agent) => stopChild(agent.process)));
+    // What each agent says of its work as it stops (its counts, its JSON-RPC calls).
+    for (const agent of this.agents) {
+      for (const line of agent.output().split("\n")) {
+        if (/^(stopped;|JSON-RPC:)/.test(line)) console.log(`  ${agent.service.slice(0, 10)}… ${line}`);
+      }
+    }
   }
 }
