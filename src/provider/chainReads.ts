@@ -64,6 +64,11 @@ const uint = (w: string) => BigInt("0x" + w);
 const small = (w: string) => Number.parseInt(w.slice(48), 16);
 const address = (w: string) => checksumHex(w.slice(24));
 
+/** The node's latest block number (`eth_blockNumber`, read in a batch beside views). */
+export function blockNumberCall(): ViewCall<number> {
+  return { call: { method: "eth_blockNumber", params: [] }, decode: (data) => Number(data) };
+}
+
 /** `getRequest(id)` of a service. */
 export function getRequestCall(service: string, requestId: bigint): ViewCall<RequestInfo> {
   return {

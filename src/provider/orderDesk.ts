@@ -33,6 +33,8 @@ export interface OrderSettings {
   gas?: Partial<SettlementGas>;
   /** Orders waiting for their chain checks beyond which new ones are refused (503). */
   maxWaiting?: number;
+  /** How long the intake keeps a victim's standing, balance and allowance, ms (default 5000). */
+  chainCacheMs?: number;
 }
 
 export interface OrderDeskOptions extends OrderSettings {
@@ -105,6 +107,7 @@ export class OrderDesk implements ChainClock, OrderHandler {
       minLifetimeSeconds: options.minLifetimeSeconds ?? 4,
       orderGas: (sources, wallet) => this.settlement.orderGas(sources, wallet),
       maxWaiting: options.maxWaiting,
+      chainCacheMs: options.chainCacheMs,
       onAccepted: () => this.poke(),
       onProgress: options.onProgress,
     });

@@ -4,10 +4,15 @@
  *
  * - what needs no chain is checked at once, as the order arrives: wire format, service, expiry,
  *   duplicates, the offering's terms (cached), the signature (native secp256k1);
- * - what needs the chain is read for every order waiting, in one JSON-RPC batch per intake tick:
+ * - what needs the chain is read for the orders waiting, in one JSON-RPC batch per intake tick:
  *   the registry's `settlementStanding` per (victim, target), balance and allowance per victim, where
- *   each source originates (cached), ERC-1271 answers for contract wallets. A victim's answers are
- *   kept until the follower moves on, since the orders it already has waiting are counted apart;
+ *   each source originates, ERC-1271 answers for contract wallets. The answers are kept a few
+ *   seconds (`chainCacheMs`): a victim sending order after order is read a few times a minute, not
+ *   once per order. A balance is kept with the block it was read at, and this service's own
+ *   settlements are taken off it as they are seen, so the orders already waiting are counted
+ *   against what is really left. An order that kept answers would refuse is judged again on fresh
+ *   ones when the chain has moved since they were read: staleness never refuses an order, and at
+ *   worst lets one through that settlement then skips, moving nothing;
  * - every order accepted in a tick is committed in one SQLite transaction, then answered.
  *
  * Settlement re-checks everything on chain: what the intake lets through that no longer holds by
@@ -30,6 +35,7 @@ import type { JsonRpc } from "../rpc";
 import {
   allowanceCall,
   balanceOfCall,
+  blockNumberCall,
   coveringAsnCall,
   isValidSignatureCall,
   settlementStandingCall,
@@ -76,8 +82,8 @@ export interface Terms {
 /** What each victim has claimed of its balance and allowance here: orders accepted, not yet settled. */
 export class Claims {
   private readonly byRequester = new Map<string, { total: bigint; count: number }>();
-  /** Counts releases: a balance read before one may not show the payment that released it. */
-  generation = 0;
+  /** Told of each payment as its claim is released (the intake takes it off the balance it read). */
+  onPaid: ((requester: string, price: bigint, block: number) => void) | undefined;
 
   /** Starts again from the store's open orders. */
   reload(store: AgentStore): void {
@@ -95,9 +101,12 @@ export class Claims {
     this.byRequester.set(key, { total: current.total + price, count: current.count + 1 });
   }
 
-  /** An order left the open states (settled, skipped, expired). */
-  release(requester: string, price: bigint): void {
-    this.generation++;
+  /**
+   * An order left the open states: settled (`paidInBlock`: the block whose settlement paid for it),
+   * skipped or expired (nothing paid).
+   */
+  release(requester: string, price: bigint, paidInBlock?: number): void {
+    if (paidInBlock !== undefined) this.onPaid?.(requester, price, paidInBlock);
     const key = requester.toLowerCase();
     const current = this.byRequester.get(key);
     if (current === undefined) return;
@@ -131,6 +140,8 @@ export interface OrderIntakeOptions {
   gatherMs?: number;
   /** How long where a source originates, and which services cover an AS, are remembered, ms. */
   originCacheMs?: number;
+  /** How long a victim's standing, balance and allowance are remembered, ms (0: read for every tick). */
+  chainCacheMs?: number;
   /** Called after orders were accepted (settlement may go). */
   onAccepted?: () => void;
   onProgress?: (line: string) => void;
@@ -147,24 +158,45 @@ interface Waiting {
   wallet: boolean;
   /** The wallet's answer, once read. */
   walletAccepts?: boolean;
-  /** Its chain reads raced the follower once already. */
-  retried: boolean;
+  /** Judged again on fresh answers: the kept ones would have refused it. */
+  rechecked: boolean;
   resolve: (answer: OrderAnswer) => void;
 }
 
-/** A victim's money as read from the chain. */
-interface Money {
+/** A kept chain answer: the follower's cursor and the clock (ms) when it was read. */
+interface Kept {
+  cursor: number | undefined;
+  at: number;
+}
+
+/** A victim's money as read from the chain at `block`, less this service's payments seen since. */
+interface Money extends Kept {
   balance: bigint;
   allowance: bigint;
+  block: number;
 }
+
+interface KeptStanding extends Kept {
+  standing: OrderStanding;
+}
+
+interface Payment {
+  requester: string;
+  price: bigint;
+  block: number;
+}
+
+/** An allowance of 2^256 - 1 is never spent down (OpenZeppelin's ERC-20). */
+const UNLIMITED = (1n << 256n) - 1n;
 
 /** Counts of answers, for progress lines and measurements. */
 export interface IntakeCounts {
   accepted: number;
   refused: number;
-  /** Intake ticks run, and JSON-RPC batches they sent. */
+  /** Intake ticks run, JSON-RPC batches they sent, and the views read in them. */
   ticks: number;
   batches: number;
+  views: number;
 }
 
 const refuse = (status: 400 | 402 | 403 | 409 | 422 | 503, error: string): OrderAnswer => ({ status, error });
@@ -174,7 +206,7 @@ function iso(seconds: number): string {
 }
 
 export class OrderIntake {
-  readonly counts: IntakeCounts = { accepted: 0, refused: 0, ticks: 0, batches: 0 };
+  readonly counts: IntakeCounts = { accepted: 0, refused: 0, ticks: 0, batches: 0, views: 0 };
   private readonly options: OrderIntakeOptions;
   private readonly maxWaiting: number;
   private readonly gatherMs: number;
@@ -186,13 +218,12 @@ export class OrderIntake {
   private running: Promise<void> | undefined;
   private closed = false;
 
-  /**
-   * Chain answers kept until the follower's cursor moves or a claim is released (an order settled:
-   * the balance read before may not show its payment): per victim, and per (victim, target).
-   */
-  private seen: string | undefined;
+  private readonly chainCacheMs: number;
+  /** Chain answers kept `chainCacheMs`: per victim, and per (victim, target). */
   private readonly money = new Map<string, Money>();
-  private readonly standing = new Map<string, OrderStanding>();
+  private readonly standing = new Map<string, KeptStanding>();
+  /** The payments seen while balances are being read, if they are. */
+  private paidMeanwhile: Payment[] | undefined;
   /** Where sources originate, and which ASes this service covers, with when they were read. */
   private readonly origins = new Map<string, { asn: number | null; at: number }>();
   private readonly coverage = new Map<number, { covered: boolean; at: number }>();
@@ -205,6 +236,17 @@ export class OrderIntake {
     this.maxWaiting = options.maxWaiting ?? 20_000;
     this.gatherMs = options.gatherMs ?? 5;
     this.originCacheMs = options.originCacheMs ?? 60_000;
+    this.chainCacheMs = options.chainCacheMs ?? 5_000;
+    options.claims.onPaid = (requester, price, block) => this.paid(requester, price, block);
+  }
+
+  /** A payment from `requester` settled in `block`: off its balance (and allowance) if read before. */
+  private paid(requester: string, price: bigint, block: number): void {
+    this.paidMeanwhile?.push({ requester, price, block });
+    const money = this.money.get(requester.toLowerCase());
+    if (money === undefined || block <= money.block) return;
+    money.balance = money.balance > price ? money.balance - price : 0n;
+    if (money.allowance !== UNLIMITED) money.allowance = money.allowance > price ? money.allowance - price : 0n;
   }
 
   /** The provider's account, once known (the desk reads it before the intake opens). */
@@ -304,7 +346,7 @@ export class OrderIntake {
         price: priceOf(offering.pricePerHour, order.duration),
         offering,
         wallet,
-        retried: false,
+        rechecked: false,
         resolve,
       }),
     );
@@ -375,13 +417,8 @@ export class OrderIntake {
     if (batch.length === 0) return;
     this.counts.ticks++;
     try {
-      const raced = await this.readChain(batch);
-      // The follower moved, or an order settled, while the chain was read: the answers may be of
-      // a later block than the claims counted here. Read again (once) rather than judge on a mix.
-      const again = raced ? batch.filter((w) => !w.retried) : [];
-      for (const w of again) w.retried = true;
-      this.queue.unshift(...again);
-      this.judge(batch.filter((w) => !again.includes(w)));
+      await this.readChain(batch);
+      this.queue.unshift(...this.judge(batch));
     } catch (error) {
       const message = toOperatorError(error).message;
       this.options.onProgress?.(`order intake: reading the chain failed: ${message}`);
@@ -392,41 +429,49 @@ export class OrderIntake {
     }
   }
 
+  /** Whether a kept answer may serve `w`: young enough, and for a recheck read since the chain moved. */
+  private usable(kept: Kept | undefined, w: Waiting, now: number): boolean {
+    if (kept === undefined || now - kept.at > this.chainCacheMs) return false;
+    return !w.rechecked || kept.cursor === this.options.store.cursor();
+  }
+
   /** Fills the caches every waiting order needs, in one JSON-RPC batch (two when ASes are new). */
-  private async readChain(batch: readonly Waiting[]): Promise<boolean> {
+  private async readChain(batch: readonly Waiting[]): Promise<void> {
     const o = this.options;
-    const seen = `${o.store.cursor()}/${o.claims.generation}`;
-    if (seen !== this.seen) {
-      this.money.clear();
-      this.standing.clear();
-      this.seen = seen;
-    }
+    const cursor = o.store.cursor();
     const now = Date.now();
+    this.forget(now);
     const views: ViewCall<unknown>[] = [];
     const apply: ((value: unknown) => void)[] = [];
     const ask = <T>(view: ViewCall<T>, use: (value: T) => void) => {
       views.push(view);
       apply.push(use as (value: unknown) => void);
     };
+    // The block the balances are read at: asked first in the batch, which the node answers in order.
+    let block = 0;
+    ask(blockNumberCall(), (n) => (block = n));
     const moneyAsked = new Set<string>();
     const standingAsked = new Set<string>();
     const sourcesAsked = new Set<string>();
     for (const w of batch) {
       const { requester, target, sources } = w.signed.order;
       const key = requester.toLowerCase();
-      if (!this.money.has(key) && !moneyAsked.has(key)) {
+      if (!this.usable(this.money.get(key), w, now) && !moneyAsked.has(key)) {
         moneyAsked.add(key);
-        const money: Money = { balance: 0n, allowance: 0n };
+        const money: Money = { balance: 0n, allowance: 0n, block: 0, cursor, at: now };
         ask(balanceOfCall(o.token, requester), (v) => (money.balance = v));
         ask(allowanceCall(o.token, requester, o.service), (v) => {
           money.allowance = v;
+          money.block = block;
           this.money.set(key, money);
         });
       }
       const standingKey = `${key}/${formatPrefix(target)}`;
-      if (!this.standing.has(standingKey) && !standingAsked.has(standingKey)) {
+      if (!this.usable(this.standing.get(standingKey), w, now) && !standingAsked.has(standingKey)) {
         standingAsked.add(standingKey);
-        ask(settlementStandingCall(o.registry, requester, target), (v) => this.standing.set(standingKey, v));
+        ask(settlementStandingCall(o.registry, requester, target), (v) =>
+          this.standing.set(standingKey, { standing: v, cursor, at: now }),
+        );
       }
       for (const source of sources) {
         const text = formatPrefix(source);
@@ -440,7 +485,18 @@ export class OrderIntake {
         ask(isValidSignatureCall(requester, w.hash, w.signed.signature), (valid) => (w.walletAccepts = valid));
       }
     }
-    await this.run(views, apply);
+    // Only the block number asked: every answer was kept.
+    if (views.length > 1) {
+      // Payments seen while the balances are read are taken off them after, if of a later block.
+      const paidMeanwhile: Payment[] = [];
+      this.paidMeanwhile = paidMeanwhile;
+      try {
+        await this.run(views, apply);
+      } finally {
+        this.paidMeanwhile = undefined;
+      }
+      for (const p of paidMeanwhile) this.paid(p.requester, p.price, p.block);
+    }
     // Which services cover the ASes the sources come from: a second round, for ASes not known yet.
     const asns = new Set<number>();
     for (const w of batch) {
@@ -465,12 +521,20 @@ export class OrderIntake {
       }
       await this.run(views, apply);
     }
-    return `${o.store.cursor()}/${o.claims.generation}` !== seen;
+  }
+
+  /** Drops kept answers past their time once there are many (victims come and go). */
+  private forget(now: number): void {
+    for (const map of [this.money, this.standing] as Map<string, Kept>[]) {
+      if (map.size < 50_000) continue;
+      for (const [key, kept] of map) if (now - kept.at > this.chainCacheMs) map.delete(key);
+    }
   }
 
   private async run(views: ViewCall<unknown>[], apply: ((value: unknown) => void)[]): Promise<void> {
     if (views.length === 0) return;
     this.counts.batches++;
+    this.counts.views += views.length;
     const results = await readViews(this.options.rpc, views);
     results.forEach((result, i) => {
       if (result.ok) apply[i](result.value);
@@ -480,9 +544,13 @@ export class OrderIntake {
     });
   }
 
-  /** Judges each order with the chain's answers, in arrival order, then commits the accepted ones. */
-  private judge(batch: readonly Waiting[]): void {
-    if (batch.length === 0) return;
+  /**
+   * Judges each order with the chain's answers, in arrival order, then commits the accepted ones.
+   * Returns the orders to judge again on fresh answers (kept ones would refuse them).
+   */
+  private judge(batch: readonly Waiting[]): Waiting[] {
+    const recheck: Waiting[] = [];
+    if (batch.length === 0) return recheck;
     const o = this.options;
     const now = o.clock.now() ?? 0;
     this.refreshInUse();
@@ -491,7 +559,10 @@ export class OrderIntake {
     for (const w of batch) {
       const answer = this.judgeOne(w, now);
       if ("order" in answer) accepted.push({ waiting: w, order: answer.order });
-      else answers.set(w, answer);
+      else if (answer.status !== 202 && this.staleRefusal(w, answer.status)) {
+        w.rechecked = true;
+        recheck.push(w);
+      } else answers.set(w, answer);
     }
     try {
       o.store.atomically(() => {
@@ -516,6 +587,20 @@ export class OrderIntake {
       w.resolve(answer);
     }
     if (accepted.length > 0) o.onAccepted?.();
+    return recheck;
+  }
+
+  /**
+   * A refusal (402, 403, 409) that rests on answers read before the chain last moved, not yet
+   * rechecked: a victim that has just approved or bought more must not be refused on old figures.
+   */
+  private staleRefusal(w: Waiting, status: number): boolean {
+    if (w.rechecked || (status !== 402 && status !== 403 && status !== 409)) return false;
+    const cursor = this.options.store.cursor();
+    const key = w.signed.order.requester.toLowerCase();
+    const standing = this.standing.get(`${key}/${formatPrefix(w.signed.order.target)}`);
+    const money = this.money.get(key);
+    return standing?.cursor !== cursor || money?.cursor !== cursor;
   }
 
   private judgeOne(w: Waiting, now: number): OrderAnswer | { order: NewOrder } {
@@ -528,7 +613,7 @@ export class OrderIntake {
         `The signature is not ${order.requester}'s over this order for service ${o.service} on chain ${o.chainId}.`,
       );
     }
-    const standing = this.standing.get(`${key}/${formatPrefix(order.target)}`)!;
+    const { standing } = this.standing.get(`${key}/${formatPrefix(order.target)}`)!;
     if (order.salt < standing.minSalt) {
       return refuse(
         409,

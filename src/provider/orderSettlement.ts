@@ -189,7 +189,7 @@ export class OrderSettlement {
     const store = this.options.store;
     store.setOrderState(order.hash, "settled");
     if (order.state === "accepted" || order.state === "sending")
-      this.options.claims.release(order.requester, order.price);
+      this.options.claims.release(order.requester, order.price, settled.block);
     this.options.start(order, settled);
     this.counts.settled++;
   }

@@ -286,6 +286,47 @@ describe("provider agent order intake (HTTP)", function () {
     ]);
   });
 
+  it("keeps a victim's figures between orders, and takes its own settled payments off them", async function () {
+    const intake = await startIntake();
+    const desk = intake.agent.orders!;
+    const counts = desk.intake.counts;
+    await approve(intake, "victim", 3n * intake.price);
+    await desk.pass();
+    expect((await post(intake, toOrderJson(await signed(intake, "victim")))).status).to.equal(202);
+    const views = counts.views;
+    expect(views).to.be.greaterThan(0);
+    // The second order is judged on the figures kept from the first: nothing is read.
+    expect((await post(intake, toOrderJson(await signed(intake, "victim")))).status).to.equal(202);
+    expect(counts.views).to.equal(views);
+
+    await desk.pass(); // settles both: the allowance on chain is now one price
+    await desk.pass();
+    expect(desk.settlement.counts.settled).to.equal(2);
+    // Kept: 3 prices less the 2 paid. One more order fits, not two; read on kept figures alone.
+    expect((await post(intake, toOrderJson(await signed(intake, "victim")))).status).to.equal(202);
+    const refused = await post(intake, toOrderJson(await signed(intake, "victim")));
+    expect(refused.status).to.equal(402);
+    expect(refused.body.error).to.match(/allows this service .* with the 1 order\(s\) it has waiting here/);
+    expect(counts.views).to.equal(views);
+  });
+
+  it("reads a victim's figures again before refusing on figures older than the chain", async function () {
+    const intake = await startIntake();
+    const desk = intake.agent.orders!;
+    await desk.pass();
+    const first = await post(intake, toOrderJson(await signed(intake, "epsilon")));
+    expect(first.status).to.equal(402);
+    const views = desk.intake.counts.views;
+    await approve(intake, "epsilon", intake.price);
+    // Before the agent follows the new block, the kept figures stand: the same refusal, nothing read.
+    expect((await post(intake, toOrderJson(await signed(intake, "epsilon")))).status).to.equal(402);
+    expect(desk.intake.counts.views).to.equal(views);
+    // Once it has, a refusal on kept figures is checked against fresh ones first.
+    await intake.agent.tick();
+    expect((await post(intake, toOrderJson(await signed(intake, "epsilon")))).status).to.equal(202);
+    expect(desk.intake.counts.views).to.be.greaterThan(views);
+  });
+
   it("skips an order whose allowance was withdrawn after acceptance, and settles the rest of its batch", async function () {
     const intake = await startIntake();
     const desk = intake.agent.orders!;
