@@ -632,7 +632,8 @@ export class AgentStore extends SqliteStore {
 
   /** An order's state alone (the intake's duplicate check, per order posted); undefined if never taken. */
   orderState(hash: string): OrderState | undefined {
-    const row = this.statement("SELECT state FROM orders WHERE hash = ?").get(hash) as { state: OrderState } | undefined;
+    const row = this.statement("SELECT state FROM orders WHERE hash = ?").get(hash) as
+      { state: OrderState } | undefined;
     return row?.state;
   }
 
