@@ -346,7 +346,11 @@ export class ProviderAgent {
    * Records a request as acknowledged on chain, however the agent learnt it (its own receipt, the
    * event, or reconciliation), and the intent to report "in progress" once.
    */
-  private activate(request: StoredRequest, startedAt: number, endsAt: number): void {
+  private activate(
+    request: Pick<StoredRequest, "id" | "reported" | "pendingReport">,
+    startedAt: number,
+    endsAt: number,
+  ): void {
     this.store.update(request.id, "active", { startedAt, endsAt });
     const reported = request.reported.includes(DOTS_STATUS.inProgress) || request.pendingReport !== null;
     if (this.statusReports && !reported) this.store.setPendingReport(request.id, DOTS_STATUS.inProgress);
@@ -371,7 +375,8 @@ export class ProviderAgent {
     });
     if (!added) return;
     this.store.addRules(order.rules, order.requestId);
-    this.activate(this.store.request(order.requestId)!, settled.startedAt, settled.endsAt);
+    // Just added: nothing reported yet.
+    this.activate({ id: order.requestId, reported: [], pendingReport: null }, settled.startedAt, settled.endsAt);
     this.store.journal("settled", `order ${order.hash}, block ${settled.block}, tx ${settled.tx}`, order.requestId);
     this.backendDirty = true;
     this.poke();

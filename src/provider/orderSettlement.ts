@@ -149,9 +149,11 @@ export class OrderSettlement {
     const store = this.options.store;
     switch (name) {
       case "OrderSettled": {
-        const order = store.order(String(args.orderHash));
-        if (order === undefined || order.state === "settled") return true;
-        this.settle(order, {
+        // Seen twice, from the receipt and from the follower: the second time, its state alone is read.
+        const hash = String(args.orderHash);
+        const state = store.orderState(hash);
+        if (state === undefined || state === "settled") return true;
+        this.settle(store.order(hash)!, {
           startedAt: Number(args.startedAt),
           endsAt: Number(args.endsAt),
           block: log.blockNumber,
