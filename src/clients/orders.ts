@@ -312,12 +312,22 @@ const isDecimal =
   (v: unknown): v is string =>
     typeof v === "string" && /^\d{1,78}$/.test(v) && BigInt(v) < 1n << BigInt(bits);
 
+/** Prefixes already parsed, by their text (frozen: shared by every order that names them). */
+const parsedPrefixes = new Map<string, Readonly<Prefix>>();
+const PARSED_PREFIXES_KEPT = 100_000;
+
 function prefixOf(text: string, what: string): Prefix {
+  const known = parsedPrefixes.get(text);
+  if (known !== undefined) return known;
+  let prefix: Prefix;
   try {
-    return parsePrefix(text, { allowAddress: true });
+    prefix = Object.freeze(parsePrefix(text, { allowAddress: true }));
   } catch (error) {
     throw new OperatorError(`The order's ${what}: ${(error as Error).message}`);
   }
+  if (parsedPrefixes.size >= PARSED_PREFIXES_KEPT) parsedPrefixes.clear();
+  parsedPrefixes.set(text, prefix);
+  return prefix;
 }
 
 /** Addresses already checked, by their text: an intake sees the same service and victims again and again. */
