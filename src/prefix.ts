@@ -7,6 +7,8 @@
  */
 import ipaddr from "ipaddr.js";
 
+import { Remembered } from "./remembered";
+
 /** A prefix in the on-chain encoding. */
 export interface Prefix {
   /** The first address, as a 128-bit unsigned integer. */
@@ -29,12 +31,8 @@ export const IPV4_MAPPED: Prefix = { network: 0xffffn << 32n, length: 96 };
 const IPV4_OFFSET = 96;
 const ALL_ONES = (1n << 128n) - 1n;
 
-/**
- * Prefixes already formatted: an order intake formats the same targets and attack sources order
- * after order. Bounded: emptied when it grows past FORMATTED_KEPT.
- */
-const formatted = new Map<string, string>();
-const FORMATTED_KEPT = 100_000;
+/** Prefixes already formatted: an order intake formats the same targets and attack sources again. */
+const formatted = new Remembered<string, string>();
 
 /** The network mask of a length in the 128-bit space. */
 export function mask(length: number): bigint {
@@ -148,18 +146,11 @@ export function formatAddress(address: bigint): string {
 
 /** Formats a prefix in CIDR notation, in its family's own lengths (an IPv4 /24, not /120). */
 export function formatPrefix(prefix: Prefix): string {
-  const key = `${prefix.network}/${prefix.length}`;
-  const known = formatted.get(key);
-  if (known !== undefined) return known;
-  let text: string;
-  if (prefix.length >= IPV4_OFFSET && isIPv4(prefix)) {
-    text = `${formatAddress(prefix.network)}/${prefix.length - IPV4_OFFSET}`;
-  } else {
-    text = `${ipaddr.fromByteArray(bigIntToBytes(prefix.network, 16)).toString()}/${prefix.length}`;
-  }
-  if (formatted.size >= FORMATTED_KEPT) formatted.clear();
-  formatted.set(key, text);
-  return text;
+  return formatted.get(`${prefix.network}/${prefix.length}`, () =>
+    prefix.length >= IPV4_OFFSET && isIPv4(prefix)
+      ? `${formatAddress(prefix.network)}/${prefix.length - IPV4_OFFSET}`
+      : `${ipaddr.fromByteArray(bigIntToBytes(prefix.network, 16)).toString()}/${prefix.length}`,
+  );
 }
 
 /** The canonical text of a prefix: "2001:DB8:0::/32" → "2001:db8::/32". Host bits are an error. */

@@ -11,6 +11,7 @@ import { ProviderServiceContract__factory, type IProviderServiceContract } from 
 import { OperatorError } from "../errors";
 import { checksumHex, keccak256Bytes } from "../keccak";
 import { formatPrefix, parsePrefix, type Prefix } from "../prefix";
+import { Remembered } from "../remembered";
 import { ORDER_TYPES, orderDomain, typedValue, type Order } from "./order-terms";
 import { parseAccount } from "./registry";
 
@@ -110,26 +111,18 @@ function putAddress(buf: Buffer, offset: number, address: string, what: string):
   buf.write(address.slice(2), offset + 12, 20, "hex");
 }
 
-/**
- * The prefixes' struct hashes already computed: an intake sees the same targets and attack
- * sources in order after order. Bounded: emptied when it grows past PREFIX_HASHES_KEPT.
- */
-const prefixHashes = new Map<string, Buffer>();
-const PREFIX_HASHES_KEPT = 100_000;
+/** The prefixes' struct hashes already computed: an intake sees the same targets and sources again. */
+const prefixHashes = new Remembered<string, Buffer>();
 
 /** EIP-712 `hashStruct` of an IpPrefix. */
 function prefixStructHash(prefix: Prefix): Buffer {
-  const key = `${prefix.network}/${prefix.length}`;
-  const known = prefixHashes.get(key);
-  if (known !== undefined) return known;
-  const buf = Buffer.alloc(96);
-  PREFIX_TYPE_HASH.copy(buf, 0);
-  putWord(buf, 32, prefix.network, 128, "prefix network");
-  putWord(buf, 64, prefix.length, 8, "prefix length");
-  const hash = keccak256Bytes(buf);
-  if (prefixHashes.size >= PREFIX_HASHES_KEPT) prefixHashes.clear();
-  prefixHashes.set(key, hash);
-  return hash;
+  return prefixHashes.get(`${prefix.network}/${prefix.length}`, () => {
+    const buf = Buffer.alloc(96);
+    PREFIX_TYPE_HASH.copy(buf, 0);
+    putWord(buf, 32, prefix.network, 128, "prefix network");
+    putWord(buf, 64, prefix.length, 8, "prefix length");
+    return keccak256Bytes(buf);
+  });
 }
 
 /**
@@ -313,38 +306,29 @@ const isDecimal =
     typeof v === "string" && /^\d{1,78}$/.test(v) && BigInt(v) < 1n << BigInt(bits);
 
 /** Prefixes already parsed, by their text (frozen: shared by every order that names them). */
-const parsedPrefixes = new Map<string, Readonly<Prefix>>();
-const PARSED_PREFIXES_KEPT = 100_000;
+const parsedPrefixes = new Remembered<string, Readonly<Prefix>>();
 
 function prefixOf(text: string, what: string): Prefix {
-  const known = parsedPrefixes.get(text);
-  if (known !== undefined) return known;
-  let prefix: Prefix;
-  try {
-    prefix = Object.freeze(parsePrefix(text, { allowAddress: true }));
-  } catch (error) {
-    throw new OperatorError(`The order's ${what}: ${(error as Error).message}`);
-  }
-  if (parsedPrefixes.size >= PARSED_PREFIXES_KEPT) parsedPrefixes.clear();
-  parsedPrefixes.set(text, prefix);
-  return prefix;
+  return parsedPrefixes.get(text, () => {
+    try {
+      return Object.freeze(parsePrefix(text, { allowAddress: true }));
+    } catch (error) {
+      throw new OperatorError(`The order's ${what}: ${(error as Error).message}`);
+    }
+  });
 }
 
 /** Addresses already checked, by their text: an intake sees the same service and victims again and again. */
-const checkedAccounts = new Map<string, string>();
+const checkedAccounts = new Remembered<string, string>();
 
 function account(text: string, what: string): string {
-  const known = checkedAccounts.get(text);
-  if (known !== undefined) return known;
-  let checked: string;
-  try {
-    checked = parseAccount(text, what);
-  } catch (error) {
-    throw new OperatorError((error as Error).message);
-  }
-  if (checkedAccounts.size >= 100_000) checkedAccounts.clear();
-  checkedAccounts.set(text, checked);
-  return checked;
+  return checkedAccounts.get(text, () => {
+    try {
+      return parseAccount(text, what);
+    } catch (error) {
+      throw new OperatorError((error as Error).message);
+    }
+  });
 }
 
 /** Reads a signed order from its wire form; one sentence for the first thing wrong. */

@@ -160,6 +160,8 @@ interface Waiting {
   walletAccepts?: boolean;
   /** Judged again on fresh answers: the kept ones would have refused it. */
   rechecked: boolean;
+  /** Where its requester's standing for its target is kept: "<requester, lower case>/<target>". */
+  standingKey: string;
   resolve: (answer: OrderAnswer) => void;
 }
 
@@ -347,6 +349,7 @@ export class OrderIntake {
         offering,
         wallet,
         rechecked: false,
+        standingKey: `${order.requester.toLowerCase()}/${formatPrefix(order.target)}`,
         resolve,
       }),
     );
@@ -466,7 +469,7 @@ export class OrderIntake {
           this.money.set(key, money);
         });
       }
-      const standingKey = `${key}/${formatPrefix(target)}`;
+      const { standingKey } = w;
       if (!this.usable(this.standing.get(standingKey), w, now) && !standingAsked.has(standingKey)) {
         standingAsked.add(standingKey);
         ask(settlementStandingCall(o.registry, requester, target), (v) =>
@@ -559,7 +562,7 @@ export class OrderIntake {
     for (const w of batch) {
       const answer = this.judgeOne(w, now);
       if ("order" in answer) accepted.push({ waiting: w, order: answer.order });
-      else if (answer.status !== 202 && this.staleRefusal(w, answer.status)) {
+      else if (this.staleRefusal(w, answer.status)) {
         w.rechecked = true;
         recheck.push(w);
       } else answers.set(w, answer);
@@ -597,9 +600,8 @@ export class OrderIntake {
   private staleRefusal(w: Waiting, status: number): boolean {
     if (w.rechecked || (status !== 402 && status !== 403 && status !== 409)) return false;
     const cursor = this.options.store.cursor();
-    const key = w.signed.order.requester.toLowerCase();
-    const standing = this.standing.get(`${key}/${formatPrefix(w.signed.order.target)}`);
-    const money = this.money.get(key);
+    const standing = this.standing.get(w.standingKey);
+    const money = this.money.get(w.signed.order.requester.toLowerCase());
     return standing?.cursor !== cursor || money?.cursor !== cursor;
   }
 
@@ -613,7 +615,7 @@ export class OrderIntake {
         `The signature is not ${order.requester}'s over this order for service ${o.service} on chain ${o.chainId}.`,
       );
     }
-    const { standing } = this.standing.get(`${key}/${formatPrefix(order.target)}`)!;
+    const { standing } = this.standing.get(w.standingKey)!;
     if (order.salt < standing.minSalt) {
       return refuse(
         409,
