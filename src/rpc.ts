@@ -3,6 +3,8 @@
  * read thousands of views, and one HTTP round trip per call (or an ethers provider's round trips
  * for nonce, gas and fees) would cost more than the chain's work.
  */
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 export interface RpcCall {
   method: string;
@@ -24,12 +26,27 @@ interface RpcResponse {
   error?: { message?: string; data?: unknown };
 }
 
+/** A post that outlived its time. */
+class TimeoutError extends Error {}
+
 /** How long an agent's batched read may take before it fails (and is retried, or answered 503). */
 export const AGENT_RPC_TIMEOUT_MS = 15_000;
 
-/** JSON-RPC over HTTP, with real batches. */
+/** The node's answer to one HTTP post: its status and body. */
+interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * JSON-RPC over HTTP(S), with real batches, on keep-alive connections of Node's own http client:
+ * an agent posts several times a block for ever, and `fetch` costs about three times the CPU per
+ * post here (1.3-2.0 ms against 0.36-0.63 ms for `eth_blockNumber` on anvil).
+ */
 export class HttpJsonRpc implements JsonRpc {
   private nextId = 1;
+  private readonly target: URL;
+  private readonly agent: HttpAgent;
 
   /**
    * `timeoutMs`: how long a call (or batch) may take before it fails, so that a node that takes
@@ -41,24 +58,74 @@ export class HttpJsonRpc implements JsonRpc {
   constructor(
     readonly url: string,
     readonly timeoutMs = 120_000,
-  ) {}
+  ) {
+    this.target = new URL(url);
+    if (this.target.protocol !== "http:" && this.target.protocol !== "https:") {
+      throw new Error(`The node's URL ${url} is not http:// or https://.`);
+    }
+    this.agent = new (this.target.protocol === "https:" ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 16 });
+  }
 
   private async post(body: unknown): Promise<unknown> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    let answer: HttpAnswer;
     try {
-      const response = await fetch(this.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal,
-      });
-      if (!response.ok) throw new Error(`The node at ${this.url} answered HTTP ${response.status}.`);
-      return await response.json();
+      answer = await this.send(JSON.stringify(body), true);
     } catch (error) {
-      if (signal.aborted) throw new Error(`The node at ${this.url} did not answer within ${this.timeoutMs / 1000} s.`);
-      if (error instanceof Error && error.message.startsWith("The node at")) throw error;
+      if (error instanceof TimeoutError) throw error;
       throw new Error(`The node at ${this.url} did not answer (${(error as Error).message}).`);
     }
+    if (answer.status < 200 || answer.status > 299) {
+      throw new Error(`The node at ${this.url} answered HTTP ${answer.status}.`);
+    }
+    try {
+      return JSON.parse(answer.text);
+    } catch {
+      throw new Error(`The node at ${this.url} did not answer in JSON: ${answer.text.slice(0, 80)}`);
+    }
+  }
+
+  /**
+   * One POST. A kept connection the node closed while idle fails before any answer: that post is
+   * sent once more on a new connection (`retry`), as Node's documentation advises.
+   */
+  private send(text: string, retry: boolean): Promise<HttpAnswer> {
+    const request = this.target.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let answered = false;
+      const req = request(
+        this.target,
+        {
+          method: "POST",
+          agent: this.agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+        },
+        (response) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            clearTimeout(timer);
+            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+          });
+          response.on("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        reject(new TimeoutError(`The node at ${this.url} did not answer within ${this.timeoutMs / 1000} s.`));
+        req.destroy();
+      }, this.timeoutMs);
+      req.on("error", (error: Error & { code?: string }) => {
+        clearTimeout(timer);
+        if (retry && !answered && req.reusedSocket && error.code === "ECONNRESET") {
+          return resolve(this.send(text, false));
+        }
+        reject(error);
+      });
+      req.end(text);
+    });
   }
 
   async request(method: string, params: unknown[]): Promise<unknown> {

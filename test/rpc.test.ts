@@ -53,6 +53,40 @@ describe("HttpJsonRpc", function () {
     }
   });
 
+  it("says the node's HTTP status, and posts again once when the node closed a kept connection", async function () {
+    let seen = 0;
+    let status = 200;
+    const server = createServer((request, response) => {
+      seen++;
+      // The second post arrives on the kept connection: drop it unanswered, as a node's idle timeout would.
+      if (seen === 2) return void request.socket.destroy();
+      readBody(request, 1 << 20, () => new Error("too large"))
+        .then((body) =>
+          sendJson(response, status, { jsonrpc: "2.0", id: (JSON.parse(body) as { id: number }).id, result: "0x7" }),
+        )
+        .catch(() => response.destroy());
+    });
+    const url = `http://127.0.0.1:${await listen(server, 0, "127.0.0.1")}`;
+    try {
+      const rpc = new HttpJsonRpc(url);
+      expect(await rpc.request("eth_chainId", [])).to.equal("0x7");
+      expect(await rpc.request("eth_chainId", [])).to.equal("0x7");
+      expect(seen).to.equal(3);
+      status = 503;
+      let message = "";
+      await rpc.request("eth_chainId", []).catch((error: Error) => (message = error.message));
+      expect(message).to.equal(`The node at ${url} answered HTTP 503.`);
+    } finally {
+      await closeServer(server, () => server.closeAllConnections());
+    }
+    let refused = "";
+    await new HttpJsonRpc(url).request("eth_chainId", []).catch((error: Error) => (refused = error.message));
+    expect(refused).to.match(new RegExp(`^The node at ${url} did not answer \\(.*ECONNREFUSED.*\\)\\.$`));
+    expect(() => new HttpJsonRpc("ws://127.0.0.1:8545")).to.throw(
+      "The node's URL ws://127.0.0.1:8545 is not http:// or https://.",
+    );
+  });
+
   it("asks a single call again when it raced a pruned state (anvil's BlockOutOfRangeError)", async function () {
     let asked = 0;
     const racing: JsonRpc = {
