@@ -28,7 +28,24 @@ export type RequestState =
   | "rejected"
   | "lapsed";
 
-export const FINAL_STATES: readonly RequestState[] = ["ended", "rejected", "lapsed"];
+/** Whether a request can still leave each state: a Record, so that a new state must be placed. */
+const REQUEST_STATES: Record<RequestState, "open" | "final"> = {
+  received: "open",
+  accepted: "open",
+  installed: "open",
+  acking: "open",
+  active: "open",
+  ending: "open",
+  rejecting: "open",
+  ended: "final",
+  rejected: "final",
+  lapsed: "final",
+};
+const statesThatAre = (kind: "open" | "final") =>
+  (Object.keys(REQUEST_STATES) as RequestState[]).filter((s) => REQUEST_STATES[s] === kind);
+export const FINAL_STATES: readonly RequestState[] = statesThatAre("final");
+/** Every state a request can still leave. */
+export const OPEN_STATES: readonly RequestState[] = statesThatAre("open");
 
 /** The rule states, recorded before and after each back-end call. */
 export type RuleState = "planned" | "installing" | "installed" | "removing" | "removed";
