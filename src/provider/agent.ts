@@ -37,6 +37,7 @@ import {
   AgentStore,
   FINAL_STATES,
   OPEN_STATES,
+  type NewRequest,
   type RequestState,
   type StoredOrder,
   type StoredRequest,
@@ -369,7 +370,7 @@ export class ProviderAgent {
    * rules wanted (the back end sync installs them), "in progress" to report. Once per order.
    */
   private startOrder(order: StoredOrder, settled: Settled): void {
-    const added = this.store.addRequest({
+    const request: NewRequest = {
       id: order.requestId,
       requester: order.requester,
       offeringId: order.offeringId,
@@ -380,11 +381,15 @@ export class ProviderAgent {
       ackDeadline: order.expiry,
       block: settled.block,
       tx: settled.tx,
+    };
+    // Recorded active at once, as activate() would leave it: nothing reported yet.
+    const added = this.store.addRequest(request, {
+      startedAt: settled.startedAt,
+      endsAt: settled.endsAt,
+      pendingReport: this.statusReports ? DOTS_STATUS.inProgress : null,
     });
     if (!added) return;
     this.store.addRules(order.rules, order.requestId);
-    // Just added: nothing reported yet.
-    this.activate({ id: order.requestId, reported: [], pendingReport: null }, settled.startedAt, settled.endsAt);
     this.store.journal("settled", `order ${order.hash}, block ${settled.block}, tx ${settled.tx}`, order.requestId);
     this.backendDirty = true;
     this.poke();

@@ -353,6 +353,9 @@ export type NewRequest = Omit<
   "state" | "reasonCode" | "reason" | "startedAt" | "endsAt" | "pendingReport" | "reported"
 >;
 
+/** A request recorded already running (a settled order): when it started and ends, and the report to send. */
+export type RunningFrom = Pick<StoredRequest, "startedAt" | "endsAt" | "pendingReport">;
+
 export class AgentStore extends SqliteStore {
   /** Opens (or creates) the database at `file`; ":memory:" for tests. */
   constructor(file: string) {
@@ -380,12 +383,16 @@ export class AgentStore extends SqliteStore {
     this.setMeta("cursor", String(block));
   }
 
-  /** Records a request seen in an event; false if it was already recorded. */
-  addRequest(request: NewRequest): boolean {
+  /**
+   * Records a request seen in an event, as received; or, given `running`, as active from the
+   * start (a settled order: one statement instead of an insert and two updates). False if it was
+   * already recorded.
+   */
+  addRequest(request: NewRequest, running?: RunningFrom): boolean {
     const result = this.statement(
       `INSERT OR IGNORE INTO requests (id, requester, offering_id, target, sources, duration, price, ack_deadline,
-           block, tx, state, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?)`,
+           block, tx, state, started_at, ends_at, pending_report, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       request.id.toString(),
       request.requester,
@@ -397,6 +404,10 @@ export class AgentStore extends SqliteStore {
       request.ackDeadline,
       request.block,
       request.tx,
+      running === undefined ? "received" : "active",
+      running?.startedAt ?? null,
+      running?.endsAt ?? null,
+      running?.pendingReport ?? null,
       Date.now(),
     );
     return result.changes === 1;

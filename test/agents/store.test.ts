@@ -5,7 +5,7 @@
 import { expect } from "chai";
 
 import type { FlowAction, FlowRule } from "../../src/backends/types";
-import { AgentStore } from "../../src/provider/store";
+import { AgentStore, FINAL_STATES, OPEN_STATES } from "../../src/provider/store";
 
 const MATCH = { family: "ipv4" as const, source: "198.51.100.23/32", destination: "203.0.113.0/24" };
 const DISCARD: FlowAction = { kind: "discard" };
@@ -91,5 +91,24 @@ describe("AgentStore.requestTallies", function () {
     const earned = tallies.filter((t) => t.started).reduce((s, t) => s + t.price * BigInt(t.n), 0n);
     expect(earned).to.equal(all.filter((r) => r.startedAt !== null).reduce((s, r) => s + r.price, 0n));
     expect(earned > 2n ** 64n).to.equal(true);
+  });
+});
+
+describe("AgentStore requests", function () {
+  it("records a settled order's request active from the start, once, and counts only the open ones as open", function () {
+    const store = withRequests(1);
+    expect(store.addRequest(newRequest(2), { startedAt: 100, endsAt: 700, pendingReport: 1 })).to.equal(true);
+    expect(store.addRequest(newRequest(2), { startedAt: 999, endsAt: 999, pendingReport: null })).to.equal(false);
+    const running = store.request(2n)!;
+    expect([running.state, running.startedAt, running.endsAt, running.pendingReport]).to.deep.equal([
+      "active",
+      100,
+      700,
+      1,
+    ]);
+    store.update(1n, "rejected");
+    expect(store.requests(OPEN_STATES).map((r) => r.id)).to.deep.equal([2n]);
+    expect([...OPEN_STATES, ...FINAL_STATES].sort()).to.have.length(10);
+    expect(OPEN_STATES.some((s) => FINAL_STATES.includes(s))).to.equal(false);
   });
 });
