@@ -3,8 +3,10 @@
  * read thousands of views, and one HTTP round trip per call (or an ethers provider's round trips
  * for nonce, gas and fees) would cost more than the chain's work.
  */
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
+
+import { postJson, PostTimeout, type HttpAnswer } from "./net";
 
 export interface RpcCall {
   method: string;
@@ -26,17 +28,8 @@ interface RpcResponse {
   error?: { message?: string; data?: unknown };
 }
 
-/** A post that outlived its time. */
-class TimeoutError extends Error {}
-
 /** How long an agent's batched read may take before it fails (and is retried, or answered 503). */
 export const AGENT_RPC_TIMEOUT_MS = 15_000;
-
-/** The node's answer to one HTTP post: its status and body. */
-interface HttpAnswer {
-  status: number;
-  text: string;
-}
 
 /**
  * JSON-RPC over HTTP(S), with real batches, on keep-alive connections of Node's own http client:
@@ -69,9 +62,12 @@ export class HttpJsonRpc implements JsonRpc {
   private async post(body: unknown): Promise<unknown> {
     let answer: HttpAnswer;
     try {
-      answer = await this.send(JSON.stringify(body), true);
+      answer = await postJson(this.target, this.agent, JSON.stringify(body), {
+        ms: this.timeoutMs,
+        message: `The node at ${this.url} did not answer within ${this.timeoutMs / 1000} s.`,
+      });
     } catch (error) {
-      if (error instanceof TimeoutError) throw error;
+      if (error instanceof PostTimeout) throw error;
       throw new Error(`The node at ${this.url} did not answer (${(error as Error).message}).`);
     }
     if (answer.status < 200 || answer.status > 299) {
@@ -82,50 +78,6 @@ export class HttpJsonRpc implements JsonRpc {
     } catch {
       throw new Error(`The node at ${this.url} did not answer in JSON: ${answer.text.slice(0, 80)}`);
     }
-  }
-
-  /**
-   * One POST. A kept connection the node closed while idle fails before any answer: that post is
-   * sent once more on a new connection (`retry`), as Node's documentation advises.
-   */
-  private send(text: string, retry: boolean): Promise<HttpAnswer> {
-    const request = this.target.protocol === "https:" ? httpsRequest : httpRequest;
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      let answered = false;
-      const req = request(
-        this.target,
-        {
-          method: "POST",
-          agent: this.agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
-        },
-        (response) => {
-          answered = true;
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("end", () => {
-            clearTimeout(timer);
-            resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
-          });
-          response.on("error", (error) => {
-            clearTimeout(timer);
-            reject(error);
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        reject(new TimeoutError(`The node at ${this.url} did not answer within ${this.timeoutMs / 1000} s.`));
-        req.destroy();
-      }, this.timeoutMs);
-      req.on("error", (error: Error & { code?: string }) => {
-        clearTimeout(timer);
-        if (retry && !answered && req.reusedSocket && error.code === "ECONNRESET") {
-          return resolve(this.send(text, false));
-        }
-        reject(error);
-      });
-      req.end(text);
-    });
   }
 
   async request(method: string, params: unknown[]): Promise<unknown> {

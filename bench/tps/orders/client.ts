@@ -3,7 +3,9 @@
  * agent's endpoint over keep-alive HTTP connections (a pool per agent), one order per request or
  * `{"orders": [...]}` batches. Plain node:http: fetch costs several times more CPU per request.
  */
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
+
+import { postJson } from "../../../src/net";
 
 export interface IntakeAnswer {
   status: number;
@@ -22,34 +24,20 @@ export class IntakeClient {
   }
 
   /** POSTs a JSON body; resolves with the status and the parsed answer (status 0 when the request failed). */
-  post(body: string): Promise<IntakeAnswer> {
+  async post(body: string): Promise<IntakeAnswer> {
     this.open++;
-    return new Promise<IntakeAnswer>((resolve) => {
-      const req = request(
-        this.url,
-        {
-          method: "POST",
-          agent: this.agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            let parsed: unknown;
-            try {
-              parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-            } catch {
-              parsed = { error: "the answer is not JSON" };
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-          res.on("error", (error) => resolve({ status: 0, body: { error: error.message } }));
-        },
-      );
-      req.on("error", (error) => resolve({ status: 0, body: { error: error.message } }));
-      req.end(body);
-    }).finally(() => this.open--);
+    try {
+      const { status, text } = await postJson(this.url, this.agent, body);
+      try {
+        return { status, body: JSON.parse(text) as unknown };
+      } catch {
+        return { status, body: { error: "the answer is not JSON" } };
+      }
+    } catch (error) {
+      return { status: 0, body: { error: (error as Error).message } };
+    } finally {
+      this.open--;
+    }
   }
 
   close(): void {
