@@ -93,7 +93,8 @@ export class PostTimeout extends Error {}
  * POSTs `text` (JSON) to `url` through `agent` (give it `keepAlive`: Node's own client costs about a
  * third of `fetch`'s CPU per post). Rejects with a PostTimeout saying `timeout.message` after
  * `timeout.ms`. A kept connection the server closed while idle fails before any answer: the post
- * is sent once more on a new connection, as Node's documentation advises.
+ * is sent once more on a new connection, as Node's documentation advises (`retry`: false for that
+ * second attempt, which is not repeated).
  */
 export function postJson(
   url: URL,
